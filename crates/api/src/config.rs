@@ -1,0 +1,71 @@
+//! One app's identity and keys, and the limits the HTTP layer enforces.
+
+/// An app served by this process. Key names follow Parse Server's options.
+#[derive(Debug, Clone)]
+pub struct AppConfig {
+    pub app_id: String,
+    pub master_key: String,
+    pub rest_api_key: Option<String>,
+    pub javascript_key: Option<String>,
+    pub client_key: Option<String>,
+    pub dot_net_key: Option<String>,
+    /// Where the API is mounted besides `/1` and `/parse` (e.g. `/api`).
+    pub mount_path: String,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// The most sub-requests one `/batch` may carry.
+    pub max_batch: usize,
+    /// Page size cap for finds (Parse Server's `maxLimit`); `None` for no cap.
+    pub max_limit: Option<usize>,
+    /// Whether clients without the master key may create classes by writing to them
+    /// (Parse Server's `allowClientClassCreation`, off by default).
+    pub allow_client_class_creation: bool,
+    /// How long a write waits for its event to be projected before the client gets an error.
+    pub projection_timeout: std::time::Duration,
+}
+
+impl AppConfig {
+    pub fn new(app_id: &str, master_key: &str) -> Self {
+        AppConfig {
+            app_id: app_id.to_string(),
+            master_key: master_key.to_string(),
+            rest_api_key: None,
+            javascript_key: None,
+            client_key: None,
+            dot_net_key: None,
+            mount_path: "/parse".to_string(),
+            max_body_bytes: 20 * 1024 * 1024,
+            max_batch: 1000,
+            max_limit: None,
+            allow_client_class_creation: false,
+            projection_timeout: std::time::Duration::from_secs(30),
+        }
+    }
+
+    /// The paths the API answers under: `/1` (the guide's), `/parse` (the SDKs' default) and
+    /// the configured one.
+    pub fn mounts(&self) -> Vec<String> {
+        let mut m = vec!["/1".to_string(), "/parse".to_string()];
+        let own = self.mount_path.trim_end_matches('/').to_string();
+        if !own.is_empty() && !m.contains(&own) {
+            m.push(own);
+        }
+        m
+    }
+
+    /// Whether any client key is configured; if none is, the app id alone admits a client.
+    pub fn client_keys_required(&self) -> bool {
+        self.client_keys().next().is_some()
+    }
+
+    pub fn client_keys(&self) -> impl Iterator<Item = &str> {
+        [
+            &self.rest_api_key,
+            &self.javascript_key,
+            &self.client_key,
+            &self.dot_net_key,
+        ]
+        .into_iter()
+        .filter_map(|k| k.as_deref())
+    }
+}

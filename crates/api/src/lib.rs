@@ -1,0 +1,15 @@
+//! The HTTP layer every Chronicle API process shares: configuration of the app and its keys,
+//! request normalisation (headers, basic auth, the JS SDK's body-tunnelled form, `_method`),
+//! authentication, routing of Parse paths, CORS, and the one mapping from errors to Parse JSON.
+
+mod config;
+mod error;
+mod request;
+mod route;
+mod server;
+
+pub use config::AppConfig;
+pub use error::ApiError;
+pub use request::{Auth, ParseRequest, RequestContext};
+pub use route::Route;
+pub use server::{router, Handler, ParseResponse};

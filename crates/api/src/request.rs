@@ -1,0 +1,262 @@
+//! Turning an HTTP request into a `ParseRequest`: the body parsed as JSON whatever its content
+//! type, `_method` tunnelling, keys from headers, basic auth or the tunnelled body, and the
+//! key check that decides who the caller is.
+
+use std::sync::Arc;
+
+use axum::http::{HeaderMap, Method};
+use base64::Engine;
+use model::{code, Map, ParseError};
+use serde_json::Value;
+
+use crate::{ApiError, AppConfig, Route};
+
+/// Who is calling.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    Master,
+    /// App keys only, no user.
+    Public,
+}
+
+impl Auth {
+    pub fn is_master(&self) -> bool {
+        matches!(self, Auth::Master)
+    }
+}
+
+/// What every handler knows about the request besides its route and body.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub app: Arc<AppConfig>,
+    pub auth: Auth,
+    pub installation_id: Option<String>,
+    pub client_version: Option<String>,
+    pub request_id: Option<String>,
+    /// `scheme://host` + the mount the request came in on, for `Location` headers.
+    pub server_url: String,
+    /// The mount the request came in on (`/parse`, `/1`, …); batch paths must start with it.
+    pub mount: String,
+}
+
+/// A normalised request.
+#[derive(Debug, Clone)]
+pub struct ParseRequest {
+    pub method: Method,
+    pub route: Route,
+    /// Query-string parameters merged with, for reads, the tunnelled body's.
+    pub params: Map,
+    pub body: Map,
+    pub ctx: RequestContext,
+}
+
+/// The keys a request presents, from wherever it put them.
+#[derive(Default, Debug)]
+struct Keys {
+    app_id: Option<String>,
+    master: Option<String>,
+    client: Vec<String>,
+    session_token: Option<String>,
+    installation_id: Option<String>,
+    client_version: Option<String>,
+}
+
+fn header(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string)
+}
+
+fn take_str(body: &mut Map, key: &str) -> Option<String> {
+    match body.remove(key) {
+        Some(Value::String(s)) => Some(s),
+        _ => None,
+    }
+}
+
+/// Keys the JS SDK puts in the body; removed from it when the request is tunnelled.
+const TUNNELLED: &[&str] = &[
+    "_ApplicationId",
+    "_JavaScriptKey",
+    "_ClientKey",
+    "_RESTAPIKey",
+    "_MasterKey",
+    "_SessionToken",
+    "_InstallationId",
+    "_ClientVersion",
+    "_ContentType",
+    "_RevocableSession",
+    "_context",
+    "_noBody",
+];
+
+fn keys_from_headers(headers: &HeaderMap, apps: &AppConfig) -> Keys {
+    let mut keys = Keys {
+        app_id: header(headers, "x-parse-application-id"),
+        master: header(headers, "x-parse-master-key"),
+        session_token: header(headers, "x-parse-session-token"),
+        installation_id: header(headers, "x-parse-installation-id"),
+        client_version: header(headers, "x-parse-client-version"),
+        ..Default::default()
+    };
+    for h in [
+        "x-parse-rest-api-key",
+        "x-parse-javascript-key",
+        "x-parse-client-key",
+        "x-parse-windows-key",
+    ] {
+        keys.client.extend(header(headers, h));
+    }
+    // `Authorization: Basic base64(appId:masterKey)` or `base64(appId:javascript-key=KEY)`.
+    let basic = header(headers, "authorization")
+        .and_then(|a| a.strip_prefix("Basic ").map(str::to_string))
+        .and_then(|b| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b.trim())
+                .ok()
+        })
+        .and_then(|b| String::from_utf8(b).ok());
+    if let Some((app, secret)) = basic.as_deref().and_then(|s| s.split_once(':')) {
+        if app == apps.app_id {
+            keys.app_id = Some(app.to_string());
+            match secret.strip_prefix("javascript-key=") {
+                Some(js) => keys.client.push(js.to_string()),
+                None => keys.master = Some(secret.to_string()),
+            }
+        }
+    }
+    keys
+}
+
+/// Parses the body as JSON whatever its content type; an empty body is `{}`.
+pub(crate) fn parse_body(bytes: &[u8]) -> Result<Map, ApiError> {
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(Map::new());
+    }
+    match serde_json::from_slice::<Value>(bytes) {
+        Ok(Value::Object(m)) => Ok(m),
+        Ok(_) => Err(ParseError::invalid_json("request body must be a JSON object").into()),
+        Err(_) => Err(ParseError::invalid_json("Invalid JSON").into()),
+    }
+}
+
+/// Splits `/parse/classes/X?…` into the mount it came in on and the route.
+pub(crate) fn strip_mount(path: &str, app: &AppConfig) -> Option<(String, String)> {
+    app.mounts().into_iter().find_map(|m| {
+        let rest = path.strip_prefix(m.as_str())?;
+        (rest.is_empty() || rest.starts_with('/')).then(|| (m.clone(), rest.to_string()))
+    })
+}
+
+pub(crate) struct RawRequest<'a> {
+    pub method: Method,
+    pub query: Option<&'a str>,
+    pub headers: &'a HeaderMap,
+    pub body: &'a [u8],
+}
+
+/// Normalises a request (see the module doc). Routes outside every mount never get here.
+pub(crate) fn normalize(
+    raw: RawRequest<'_>,
+    app: &Arc<AppConfig>,
+    mount: String,
+    rest: &str,
+) -> Result<ParseRequest, ApiError> {
+    let mut body = parse_body(raw.body)?;
+    let mut method = raw.method;
+    if method == Method::POST {
+        if let Some(m) = take_str(&mut body, "_method") {
+            method = Method::from_bytes(m.to_ascii_uppercase().as_bytes())
+                .map_err(|_| ParseError::invalid_json(format!("invalid _method {m}")))?;
+        }
+    }
+    let mut keys = keys_from_headers(raw.headers, app);
+    if keys.app_id.as_deref() != Some(app.app_id.as_str()) {
+        // The JS SDK's form: keys travel in the body, which then loses them.
+        if body.get("_ApplicationId").and_then(Value::as_str) != Some(app.app_id.as_str()) {
+            return Err(ApiError::Unauthorized);
+        }
+        keys.app_id = take_str(&mut body, "_ApplicationId");
+        if keys.master.is_none() {
+            keys.master = take_str(&mut body, "_MasterKey");
+        }
+        for k in ["_JavaScriptKey", "_ClientKey", "_RESTAPIKey"] {
+            keys.client.extend(take_str(&mut body, k));
+        }
+        keys.session_token = keys
+            .session_token
+            .or_else(|| take_str(&mut body, "_SessionToken"));
+        keys.installation_id = keys
+            .installation_id
+            .or_else(|| take_str(&mut body, "_InstallationId"));
+        keys.client_version = keys
+            .client_version
+            .or_else(|| take_str(&mut body, "_ClientVersion"));
+        if let Some(ctx) = body.get("_context") {
+            let ok = match ctx {
+                Value::Object(_) => true,
+                Value::String(s) => {
+                    matches!(serde_json::from_str::<Value>(s), Ok(Value::Object(_)))
+                }
+                _ => false,
+            };
+            if !ok {
+                return Err(ParseError::invalid_json("Invalid object for context.").into());
+            }
+        }
+        for k in TUNNELLED {
+            body.remove(*k);
+        }
+    }
+    let auth = match &keys.master {
+        Some(m) if *m == app.master_key => Auth::Master,
+        Some(_) => return Err(ApiError::Unauthorized),
+        None => {
+            if app.client_keys_required()
+                && !keys
+                    .client
+                    .iter()
+                    .any(|sent| app.client_keys().any(|k| k == sent))
+            {
+                return Err(ApiError::Unauthorized);
+            }
+            Auth::Public
+        }
+    };
+    if auth == Auth::Public && keys.session_token.is_some() {
+        // No session exists until users arrive; every token is unknown.
+        return Err(ParseError::new(code::INVALID_SESSION_TOKEN, "Invalid session token").into());
+    }
+    let route = Route::parse(&method, rest)?;
+    let mut params = Map::new();
+    if let Some(q) = raw.query {
+        for (k, v) in form_urlencoded::parse(q.as_bytes()) {
+            params.insert(k.into_owned(), Value::String(v.into_owned()));
+        }
+    }
+    if method == Method::GET {
+        // Tunnelled reads carry their parameters in the body.
+        for (k, v) in std::mem::take(&mut body) {
+            params.insert(k, v);
+        }
+    }
+    let host = header(raw.headers, "host").unwrap_or_else(|| "localhost".to_string());
+    let proto = header(raw.headers, "x-forwarded-proto").unwrap_or_else(|| "http".to_string());
+    let ctx = RequestContext {
+        app: app.clone(),
+        auth,
+        installation_id: keys.installation_id,
+        client_version: keys.client_version,
+        request_id: header(raw.headers, "x-parse-request-id"),
+        server_url: format!("{proto}://{host}{mount}"),
+        mount,
+    };
+    Ok(ParseRequest {
+        method,
+        route,
+        params,
+        body,
+        ctx,
+    })
+}

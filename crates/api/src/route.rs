@@ -1,0 +1,101 @@
+//! The Parse routes, parsed from a method and a path below the mount. One parser serves the
+//! HTTP dispatcher and `/batch`, so a sub-request goes where the same request alone would.
+
+use axum::http::Method;
+use model::names::validate_class_name;
+
+use crate::ApiError;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Health,
+    /// `GET /classes/<class>`
+    Find {
+        class: String,
+    },
+    /// `POST /classes/<class>`
+    Create {
+        class: String,
+    },
+    /// `GET /classes/<class>/<id>`
+    Get {
+        class: String,
+        object_id: String,
+    },
+    /// `PUT /classes/<class>/<id>`
+    Update {
+        class: String,
+        object_id: String,
+    },
+    /// `DELETE /classes/<class>/<id>`
+    Delete {
+        class: String,
+        object_id: String,
+    },
+    /// `POST /batch`
+    Batch,
+}
+
+impl Route {
+    /// Whether the route only reads (served by query-api too).
+    pub fn is_read(&self) -> bool {
+        matches!(self, Route::Health | Route::Find { .. } | Route::Get { .. })
+    }
+
+    pub fn parse(method: &Method, path: &str) -> Result<Route, ApiError> {
+        let segments: Vec<&str> = path
+            .trim_matches('/')
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .collect();
+        let no_route = || ApiError::NoRoute(format!("{method} {path}"));
+        let class = |c: &str| -> Result<String, ApiError> {
+            validate_class_name(c)?;
+            Ok(c.to_string())
+        };
+        Ok(match (method.as_str(), segments.as_slice()) {
+            ("GET", ["health"]) => Route::Health,
+            ("GET", ["classes", c]) => Route::Find { class: class(c)? },
+            ("POST", ["classes", c]) => Route::Create { class: class(c)? },
+            ("GET", ["classes", c, id]) => Route::Get {
+                class: class(c)?,
+                object_id: id.to_string(),
+            },
+            ("PUT", ["classes", c, id]) => Route::Update {
+                class: class(c)?,
+                object_id: id.to_string(),
+            },
+            ("DELETE", ["classes", c, id]) => Route::Delete {
+                class: class(c)?,
+                object_id: id.to_string(),
+            },
+            ("POST", ["batch"]) => Route::Batch,
+            _ => return Err(no_route()),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_object_routes() {
+        assert_eq!(
+            Route::parse(&Method::GET, "/classes/GameScore/abc").unwrap(),
+            Route::Get {
+                class: "GameScore".into(),
+                object_id: "abc".into()
+            }
+        );
+        assert_eq!(Route::parse(&Method::POST, "/batch").unwrap(), Route::Batch);
+        assert!(matches!(
+            Route::parse(&Method::PATCH, "/classes/A"),
+            Err(ApiError::NoRoute(_))
+        ));
+        match Route::parse(&Method::GET, "/classes/1bad") {
+            Err(ApiError::Parse(e)) => assert_eq!(e.code, 103),
+            other => panic!("{other:?}"),
+        }
+    }
+}

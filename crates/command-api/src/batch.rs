@@ -1,0 +1,142 @@
+//! `POST /batch`: sub-requests routed as if sent alone (paths carry the mount prefix), reads
+//! answered from the read model, writes appended together in one group; with
+//! `"transaction": true` all writes form one event that applies entirely or not at all.
+
+use api::{ApiError, ParseRequest, ParseResponse, Route};
+use axum::http::Method;
+use futures::future::join_all;
+use model::{Map, ParseError};
+use serde_json::{json, Value};
+
+use crate::CommandApi;
+
+fn entry(result: Result<ParseResponse, ApiError>) -> Value {
+    match result {
+        Ok(r) => json!({"success": r.body}),
+        Err(e) => {
+            let e = e.as_parse_error();
+            json!({"error": {"code": e.code, "error": e.error}})
+        }
+    }
+}
+
+impl CommandApi {
+    /// Builds the sub-requests; a malformed one fails the whole batch, as in Parse Server.
+    fn sub_requests(&self, req: &ParseRequest) -> Result<Vec<ParseRequest>, ApiError> {
+        let requests = req
+            .body
+            .get("requests")
+            .and_then(Value::as_array)
+            .ok_or_else(|| ParseError::invalid_json("requests must be an array"))?;
+        let max = req.ctx.app.max_batch;
+        if requests.len() > max {
+            return Err(ParseError::invalid_json(format!(
+                "too many requests in one batch: {} (the maximum is {max})",
+                requests.len()
+            ))
+            .into());
+        }
+        let mounts = req.ctx.app.mounts();
+        requests
+            .iter()
+            .map(|r| {
+                let method = r
+                    .get("method")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_ascii_uppercase();
+                let path = r.get("path").and_then(Value::as_str).unwrap_or_default();
+                let rest = mounts
+                    .iter()
+                    .find_map(|m| path.strip_prefix(m.as_str()).filter(|r| r.starts_with('/')))
+                    .ok_or_else(|| {
+                        ParseError::invalid_json(format!("cannot route batch path {path}"))
+                    })?;
+                let method = Method::from_bytes(method.as_bytes()).map_err(|_| {
+                    ParseError::invalid_json(format!("cannot route {method} {path}"))
+                })?;
+                let route = Route::parse(&method, rest)?;
+                if route == Route::Batch {
+                    return Err(
+                        ParseError::invalid_json("cannot route a batch inside a batch").into(),
+                    );
+                }
+                let body: Map = match r.get("body") {
+                    Some(Value::Object(b)) => b.clone(),
+                    None | Some(Value::Null) => Map::new(),
+                    Some(_) => {
+                        return Err(ParseError::invalid_json(
+                            "batch request body must be an object",
+                        )
+                        .into())
+                    }
+                };
+                let (params, body) = if method == Method::GET {
+                    (body, Map::new())
+                } else {
+                    (Map::new(), body)
+                };
+                Ok(ParseRequest {
+                    method,
+                    route,
+                    params,
+                    body,
+                    ctx: req.ctx.clone(),
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn batch(&self, req: ParseRequest) -> Result<ParseResponse, ApiError> {
+        let subs = self.sub_requests(&req)?;
+        let transaction = req.body.get("transaction") == Some(&Value::Bool(true));
+        let mut results: Vec<Option<Result<ParseResponse, ApiError>>> =
+            (0..subs.len()).map(|_| None).collect();
+
+        // Validate every write against the current state; reads run alongside.
+        let (reads, writes): (Vec<_>, Vec<_>) = subs
+            .into_iter()
+            .enumerate()
+            .partition(|(_, r)| r.route.is_read());
+        let prepared = join_all(
+            writes
+                .iter()
+                .map(|(i, r)| async move { (*i, self.prepare(r).await) }),
+        )
+        .await;
+        let read_answers = join_all(
+            reads
+                .into_iter()
+                .map(|(i, r)| async move { (i, api::Handler::handle(&self.reads, r).await) }),
+        )
+        .await;
+        let mut to_submit = Vec::new();
+        let mut slots = Vec::new();
+        for (i, p) in prepared {
+            match p {
+                Ok(p) => {
+                    to_submit.push(p);
+                    slots.push(i);
+                }
+                Err(e) if transaction => return Err(e),
+                Err(e) => results[i] = Some(Err(e)),
+            }
+        }
+        if !to_submit.is_empty() {
+            let answers = self.submit(&req.ctx, to_submit, transaction).await?;
+            for (i, a) in slots.into_iter().zip(answers) {
+                results[i] = Some(a);
+            }
+        }
+        for (i, a) in read_answers {
+            results[i] = Some(a);
+        }
+        let body: Vec<Value> = results
+            .into_iter()
+            .map(|r| {
+                entry(r.unwrap_or_else(|| Err(ApiError::internal("batch entry without an answer"))))
+            })
+            .collect();
+        Ok(ParseResponse::ok(Value::Array(body)))
+    }
+}

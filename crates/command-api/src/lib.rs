@@ -1,0 +1,48 @@
+//! The write routes: create, update and delete objects, and `/batch`. A write is validated
+//! against the read model, becomes an event, is appended to the log, and is answered only once
+//! the projector has applied it (read-your-writes). Reads are handed to the linked query API.
+
+mod batch;
+mod objects;
+mod submit;
+
+use std::sync::Arc;
+
+use api::{ApiError, Handler, ParseRequest, ParseResponse, Route};
+use async_trait::async_trait;
+use events::EventLog;
+use projector::Outcomes;
+use query_api::QueryApi;
+
+pub struct CommandApi {
+    reads: QueryApi,
+    log: Arc<dyn EventLog>,
+    outcomes: Arc<Outcomes>,
+}
+
+impl CommandApi {
+    pub fn new(reads: QueryApi, log: Arc<dyn EventLog>, outcomes: Arc<Outcomes>) -> Self {
+        CommandApi {
+            reads,
+            log,
+            outcomes,
+        }
+    }
+}
+
+#[async_trait]
+impl Handler for CommandApi {
+    async fn handle(&self, req: ParseRequest) -> Result<ParseResponse, ApiError> {
+        match &req.route {
+            Route::Batch => self.batch(req).await,
+            route if route.is_read() => self.reads.handle(req).await,
+            _ => {
+                let prepared = self.prepare(&req).await?;
+                let mut answers = self.submit(&req.ctx, vec![prepared], false).await?;
+                answers
+                    .pop()
+                    .ok_or_else(|| ApiError::internal("no answer for a write"))?
+            }
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! Submitting writes: append their events in one group, wait for the projector's outcome of
+//! each, and turn outcomes into Parse answers.
+
+use api::{ApiError, ParseResponse, RequestContext};
+use events::{Actor, Event, Origin, WriteKind};
+use model::{code, time, ParseError};
+use projector::{Outcome, WriteResult};
+use serde_json::{json, Value};
+
+use crate::objects::Prepared;
+use crate::CommandApi;
+
+fn origin(ctx: &RequestContext) -> Origin {
+    let mut actor = if ctx.auth.is_master() {
+        Actor::master()
+    } else {
+        Actor::public()
+    };
+    actor.installation_id = ctx.installation_id.clone();
+    Origin {
+        app: ctx.app.app_id.clone(),
+        at: time::to_iso(&chrono::Utc::now()),
+        actor,
+        request_id: ctx.request_id.clone(),
+    }
+}
+
+/// The answer Parse gives for one applied write.
+fn answer(ctx: &RequestContext, p: &Prepared, r: &WriteResult) -> ParseResponse {
+    let mut body = serde_json::Map::new();
+    match p.write.kind {
+        WriteKind::Create => {
+            body.insert("objectId".into(), json!(r.object_id));
+            body.insert("createdAt".into(), json!(r.created_at));
+            body.extend(r.results.clone());
+            let location = format!(
+                "{}/classes/{}/{}",
+                ctx.server_url, p.write.class, r.object_id
+            );
+            ParseResponse::created(Value::Object(body), location)
+        }
+        WriteKind::Update => {
+            body.insert("updatedAt".into(), json!(r.updated_at));
+            body.extend(r.results.clone());
+            ParseResponse::ok(Value::Object(body))
+        }
+        WriteKind::Delete => ParseResponse::ok(json!({})),
+    }
+}
+
+impl CommandApi {
+    /// Appends the writes (one event each, or one transaction event) and waits for them to be
+    /// projected. Returns one answer per write, in order.
+    pub(crate) async fn submit(
+        &self,
+        ctx: &RequestContext,
+        writes: Vec<Prepared>,
+        transaction: bool,
+    ) -> Result<Vec<Result<ParseResponse, ApiError>>, ApiError> {
+        let origin = origin(ctx);
+        let events: Vec<Event> = if transaction {
+            vec![Event::transaction(
+                origin,
+                writes.iter().map(|p| p.write.clone()).collect(),
+            )]
+        } else {
+            writes
+                .iter()
+                .map(|p| Event::object(origin.clone(), p.write.clone()))
+                .collect()
+        };
+        let waits: Vec<_> = events
+            .iter()
+            .map(|e| (e.id, self.outcomes.wait_for(e.id)))
+            .collect();
+        if let Err(e) = self.log.append(events).await {
+            for (id, _) in &waits {
+                self.outcomes.cancel(id);
+            }
+            return Err(ApiError::internal(e));
+        }
+        let timeout = ctx.app.projection_timeout;
+        let mut outcomes = Vec::with_capacity(waits.len());
+        for (id, rx) in waits {
+            match tokio::time::timeout(timeout, rx).await {
+                Ok(Ok(outcome)) => outcomes.push(outcome),
+                Ok(Err(_)) => return Err(ApiError::internal("the projector stopped")),
+                Err(_) => {
+                    self.outcomes.cancel(&id);
+                    return Err(ParseError::new(
+                        code::TIMEOUT,
+                        "The write is recorded but was not applied in time; it will be applied.",
+                    )
+                    .into());
+                }
+            }
+        }
+        if transaction {
+            return Ok(match outcomes.pop() {
+                Some(Outcome::Applied(results)) => writes
+                    .iter()
+                    .zip(results.iter())
+                    .map(|(p, r)| Ok(answer(ctx, p, r)))
+                    .collect(),
+                Some(Outcome::Rejected { error, .. }) => return Err(error.into()),
+                None => return Err(ApiError::internal("no outcome for a transaction")),
+            });
+        }
+        Ok(writes
+            .iter()
+            .zip(outcomes)
+            .map(|(p, outcome)| match outcome {
+                Outcome::Applied(results) => results
+                    .first()
+                    .map(|r| answer(ctx, p, r))
+                    .ok_or_else(|| ApiError::internal("no result for a write")),
+                Outcome::Rejected { error, .. } => Err(error.into()),
+            })
+            .collect())
+    }
+}

@@ -1,0 +1,11 @@
+//! The event log's error type.
+
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("event log storage failed: {0}")]
+    Storage(#[from] sqlx::Error),
+    #[error("event could not be encoded or decoded: {0}")]
+    Codec(#[from] serde_json::Error),
+    #[error("the event log is shut down")]
+    Closed,
+}

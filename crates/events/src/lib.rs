@@ -1,0 +1,14 @@
+//! Events: the versioned envelope every write becomes, and the `EventLog` that stores them in
+//! order. The embedded log is a SQLite file with group commit; the distributed one is Kafka.
+
+mod envelope;
+mod error;
+mod log;
+mod sqlite;
+
+pub use envelope::{
+    Actor, Event, EventKind, Origin, Payload, StoredEvent, Write, WriteKind, ENVELOPE_VERSION,
+};
+pub use error::LogError;
+pub use log::EventLog;
+pub use sqlite::SqliteLog;

@@ -1,0 +1,86 @@
+//! Class and field name rules, and the fields every object has.
+
+use crate::error::{code, ParseError};
+
+/// Classes Parse Server defines itself; any other class name must not start with `_`.
+pub const SYSTEM_CLASSES: &[&str] = &[
+    "_User",
+    "_Installation",
+    "_Role",
+    "_Session",
+    "_Product",
+    "_PushStatus",
+    "_JobStatus",
+    "_JobSchedule",
+    "_Audience",
+    "_Idempotency",
+    "_GlobalConfig",
+    "_GraphQLConfig",
+    "_Hooks",
+];
+
+/// Fields every class has, maintained by the server.
+pub const DEFAULT_FIELDS: &[&str] = &["objectId", "createdAt", "updatedAt", "ACL"];
+
+fn is_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// A user class (`^[A-Za-z][A-Za-z0-9_]*$`) or a system class.
+pub fn is_valid_class_name(name: &str) -> bool {
+    SYSTEM_CLASSES.contains(&name) || is_identifier(name)
+}
+
+pub fn validate_class_name(name: &str) -> Result<(), ParseError> {
+    if is_valid_class_name(name) {
+        Ok(())
+    } else {
+        // Parse Server's message, trailing space and all: SDK users match on it.
+        Err(ParseError::new(
+            code::INVALID_CLASS_NAME,
+            format!(
+                "Invalid classname: {name}, classnames can only have alphanumeric characters and _, and must start with an alpha character "
+            ),
+        ))
+    }
+}
+
+/// A field name as a top-level key of an object (`^[A-Za-z][A-Za-z0-9_]*$`, not reserved).
+pub fn is_valid_field_name(name: &str) -> bool {
+    is_identifier(name) && name != "length" && name != "className"
+}
+
+/// Whether `key` names a field the server manages and a client may not write.
+pub fn is_default_field(key: &str) -> bool {
+    DEFAULT_FIELDS.contains(&key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_names() {
+        assert!(is_valid_class_name("GameScore"));
+        assert!(is_valid_class_name("a_1"));
+        assert!(is_valid_class_name("_User"));
+        assert!(!is_valid_class_name("_Foo"));
+        assert!(!is_valid_class_name("1abc"));
+        assert!(!is_valid_class_name("a-b"));
+        assert!(!is_valid_class_name(""));
+        assert_eq!(validate_class_name("Bad Name").unwrap_err().code, 103);
+    }
+
+    #[test]
+    fn field_names() {
+        assert!(is_valid_field_name("score"));
+        assert!(is_valid_field_name("a_B9"));
+        assert!(!is_valid_field_name("_private"));
+        assert!(!is_valid_field_name("9lives"));
+        assert!(!is_valid_field_name("has space"));
+        assert!(!is_valid_field_name("length"));
+        assert!(!is_valid_field_name("className"));
+    }
+}

@@ -1,0 +1,377 @@
+//! Folding a write into an object: reading a create/update body into operations, and applying
+//! those operations to an object under its class schema. Pure: the command side runs it to
+//! reject bad writes early, the projector runs it again to decide for good.
+
+use serde_json::{json, Value};
+
+use crate::error::{code, ParseError};
+use crate::names::is_valid_field_name;
+use crate::ops::{FieldOp, Ops};
+use crate::schema::{ClassSchema, FieldType};
+use crate::value::normalize_acl;
+use crate::{Map, Object};
+
+/// Whether a body creates an object or updates one: names are checked, and reported, differently.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteKind {
+    Create,
+    Update,
+}
+
+/// Changes to one relation field of one object.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelationDelta {
+    pub field: String,
+    pub target: String,
+    pub add: Vec<String>,
+    pub remove: Vec<String>,
+}
+
+/// What applying a write produced.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Applied {
+    pub object: Object,
+    /// Fields the write adds to the class schema.
+    pub new_fields: Vec<(String, FieldType)>,
+    pub relations: Vec<RelationDelta>,
+    /// Values produced by operations (the new counter, the new array), echoed to the client.
+    pub results: Map,
+}
+
+/// Reads a request body into operations, rejecting names Parse rejects.
+pub fn parse_body(body: &Map, kind: WriteKind) -> Result<Ops, ParseError> {
+    let mut ops = Ops::with_capacity(body.len());
+    for (key, value) in body {
+        match key.as_str() {
+            "objectId" if kind == WriteKind::Create => {
+                return Err(ParseError::invalid_key(
+                    "objectId is an invalid field name.",
+                ))
+            }
+            "id" if kind == WriteKind::Create => {
+                return Err(ParseError::invalid_key("id is an invalid field name."))
+            }
+            // The server owns these; Parse Server drops them silently.
+            "objectId" | "createdAt" | "updatedAt" => continue,
+            "ACL" => {
+                let op = match FieldOp::parse(value)? {
+                    FieldOp::Delete => FieldOp::Delete,
+                    FieldOp::Set(v) => FieldOp::Set(normalize_acl(&v)?),
+                    _ => return Err(ParseError::new(code::INVALID_ACL, "Invalid ACL.")),
+                };
+                ops.push((key.clone(), op));
+                continue;
+            }
+            _ => {}
+        }
+        let root = key.split('.').next().unwrap_or_default();
+        let path_ok = key
+            .split('.')
+            .skip(1)
+            .all(|seg| !seg.is_empty() && !seg.contains('$'));
+        if !is_valid_field_name(root) || !path_ok {
+            return Err(ParseError::invalid_key(match kind {
+                WriteKind::Create => format!("Invalid field name: {key}."),
+                WriteKind::Update => format!("Invalid field name for update: {key}"),
+            }));
+        }
+        ops.push((key.clone(), FieldOp::parse(value)?));
+    }
+    Ok(ops)
+}
+
+/// Creates an object with `ops` applied to nothing.
+pub fn create(
+    schema: &ClassSchema,
+    object_id: &str,
+    at: &str,
+    ops: &Ops,
+) -> Result<Applied, ParseError> {
+    let mut fields = Map::new();
+    fields.insert("objectId".into(), json!(object_id));
+    fields.insert("createdAt".into(), json!(at));
+    fields.insert("updatedAt".into(), json!(at));
+    apply(schema, Object { fields }, ops)
+}
+
+/// Applies `ops` to `current` and stamps `updatedAt`.
+pub fn update(
+    schema: &ClassSchema,
+    current: &Object,
+    at: &str,
+    ops: &Ops,
+) -> Result<Applied, ParseError> {
+    let mut object = current.clone();
+    object.fields.insert("updatedAt".into(), json!(at));
+    apply(schema, object, ops)
+}
+
+fn apply(schema: &ClassSchema, mut object: Object, ops: &Ops) -> Result<Applied, ParseError> {
+    let mut working = schema.clone();
+    let mut new_fields = Vec::new();
+    let mut relations = Vec::new();
+    let mut results = Map::new();
+    for (key, op) in ops {
+        if key == "ACL" {
+            match op {
+                FieldOp::Set(acl) => object.fields.insert(key.clone(), acl.clone()),
+                _ => object.fields.remove(key),
+            };
+            continue;
+        }
+        if let Some((root, path)) = key.split_once('.') {
+            // A dotted key writes inside an Object field.
+            if working.check_field(root, &FieldType::Object)? {
+                working.fields.insert(root.to_string(), FieldType::Object);
+                new_fields.push((root.to_string(), FieldType::Object));
+            }
+            let root_value = object
+                .fields
+                .entry(root.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !root_value.is_object() {
+                *root_value = Value::Object(Map::new());
+            }
+            apply_at_path(root_value, path, key, op)?;
+            continue;
+        }
+        if let Some(ty) = op.implied_type()? {
+            if working.check_field(key, &ty)? {
+                working.fields.insert(key.clone(), ty.clone());
+                new_fields.push((key.clone(), ty));
+            }
+        }
+        match op {
+            FieldOp::Relation {
+                target,
+                add,
+                remove,
+            } => {
+                relations.push(RelationDelta {
+                    field: key.clone(),
+                    target: target.clone(),
+                    add: add.clone(),
+                    remove: remove.clone(),
+                });
+            }
+            FieldOp::Set(v) if matches!(working.field_type(key), Some(FieldType::Relation(_))) => {
+                // Setting a relation field to its own `{__type: Relation}` stores nothing.
+                if !v.is_null() && v.get("__type") != Some(&json!("Relation")) {
+                    return Err(ParseError::incorrect_type(format!(
+                        "schema mismatch for {}.{key}; expected Relation",
+                        working.class_name
+                    )));
+                }
+            }
+            _ => {
+                let new = op.apply(key, object.fields.get(key))?;
+                if op.echoes_result() {
+                    results.insert(key.clone(), new.clone().unwrap_or(Value::Null));
+                }
+                match new {
+                    Some(v) => object.fields.insert(key.clone(), v),
+                    None => object.fields.remove(key),
+                };
+            }
+        }
+    }
+    Ok(Applied {
+        object,
+        new_fields,
+        relations,
+        results,
+    })
+}
+
+fn apply_at_path(
+    container: &mut Value,
+    path: &str,
+    full_key: &str,
+    op: &FieldOp,
+) -> Result<(), ParseError> {
+    let (head, rest) = match path.split_once('.') {
+        Some((h, r)) => (h, Some(r)),
+        None => (path, None),
+    };
+    let Some(map) = container.as_object_mut() else {
+        return Err(ParseError::incorrect_type(format!(
+            "{full_key} is not inside an object"
+        )));
+    };
+    match rest {
+        Some(rest) => {
+            let child = map
+                .entry(head.to_string())
+                .or_insert_with(|| Value::Object(Map::new()));
+            if !child.is_object() {
+                *child = Value::Object(Map::new());
+            }
+            apply_at_path(child, rest, full_key, op)
+        }
+        None => {
+            if matches!(op, FieldOp::Relation { .. }) {
+                return Err(ParseError::invalid_key(format!(
+                    "Relations cannot be nested: {full_key}"
+                )));
+            }
+            match op.apply(full_key, map.get(head))? {
+                Some(v) => map.insert(head.to_string(), v),
+                None => map.remove(head),
+            };
+            Ok(())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const T0: &str = "2024-01-01T00:00:00.000Z";
+    const T1: &str = "2024-01-02T00:00:00.000Z";
+
+    fn body(v: Value) -> Map {
+        v.as_object().unwrap().clone()
+    }
+
+    fn ops(v: Value, kind: WriteKind) -> Ops {
+        parse_body(&body(v), kind).unwrap()
+    }
+
+    #[test]
+    fn create_flattens_ops_and_infers_schema() {
+        let schema = ClassSchema::new("GameScore");
+        let o = ops(
+            json!({"score": 1337, "n": {"__op": "Increment", "amount": 2}, "tags": {"__op": "Add", "objects": ["a"]}}),
+            WriteKind::Create,
+        );
+        let applied = create(&schema, "abc", T0, &o).unwrap();
+        assert_eq!(applied.object.fields["n"], json!(2));
+        assert_eq!(applied.object.fields["tags"], json!(["a"]));
+        assert_eq!(applied.object.created_at(), T0);
+        assert_eq!(applied.results, body(json!({"n": 2, "tags": ["a"]})));
+        let names: Vec<_> = applied.new_fields.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(names, ["score", "n", "tags"]);
+    }
+
+    #[test]
+    fn update_applies_ops_and_reports_results() {
+        let mut schema = ClassSchema::new("GameScore");
+        schema.fields.insert("score".into(), FieldType::Number);
+        let current = create(
+            &schema,
+            "abc",
+            T0,
+            &ops(json!({"score": 10, "x": 1}), WriteKind::Create),
+        )
+        .unwrap()
+        .object;
+        let o = ops(
+            json!({"score": {"__op": "Increment", "amount": -3}, "x": {"__op": "Delete"}}),
+            WriteKind::Update,
+        );
+        let applied = update(&schema, &current, T1, &o).unwrap();
+        assert_eq!(applied.object.fields["score"], json!(7));
+        assert!(!applied.object.fields.contains_key("x"));
+        assert_eq!(applied.object.updated_at(), T1);
+        assert_eq!(applied.object.created_at(), T0);
+        assert_eq!(applied.results, body(json!({"score": 7})));
+    }
+
+    #[test]
+    fn type_conflicts_are_111() {
+        let mut schema = ClassSchema::new("A");
+        schema.fields.insert("name".into(), FieldType::String);
+        let e = create(
+            &schema,
+            "x",
+            T0,
+            &ops(json!({"name": 3}), WriteKind::Create),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, 111);
+        let e = create(
+            &schema,
+            "x",
+            T0,
+            &ops(
+                json!({"a": 1, "b": {"__op": "Increment", "amount": 1}, "a2": "s"}),
+                WriteKind::Create,
+            ),
+        );
+        assert!(e.is_ok());
+        // Two GeoPoints in one object.
+        let gp = json!({"__type": "GeoPoint", "latitude": 1, "longitude": 2});
+        let e = create(
+            &schema,
+            "x",
+            T0,
+            &ops(json!({"p": gp, "q": gp}), WriteKind::Create),
+        )
+        .unwrap_err();
+        assert_eq!(e.code, 111);
+    }
+
+    #[test]
+    fn names_are_checked() {
+        let e = parse_body(&body(json!({"objectId": "x"})), WriteKind::Create).unwrap_err();
+        assert_eq!(
+            (e.code, e.error.as_str()),
+            (105, "objectId is an invalid field name.")
+        );
+        let e = parse_body(&body(json!({"1a": 1})), WriteKind::Create).unwrap_err();
+        assert_eq!(e.error, "Invalid field name: 1a.");
+        let e = parse_body(&body(json!({"_x": 1})), WriteKind::Update).unwrap_err();
+        assert_eq!(e.error, "Invalid field name for update: _x");
+        assert!(parse_body(
+            &body(json!({"createdAt": "x", "a.b": 1})),
+            WriteKind::Update
+        )
+        .is_ok());
+        assert_eq!(
+            parse_body(&body(json!({"ACL": {"u": {"read": 1}}})), WriteKind::Create)
+                .unwrap_err()
+                .code,
+            123
+        );
+    }
+
+    #[test]
+    fn dotted_keys_write_inside_objects() {
+        let schema = ClassSchema::new("A");
+        let cur = create(
+            &schema,
+            "x",
+            T0,
+            &ops(json!({"stats": {"n": 1, "m": 5}}), WriteKind::Create),
+        )
+        .unwrap();
+        let mut schema = schema;
+        schema.fields.extend(cur.new_fields.clone());
+        let o = ops(
+            json!({"stats.n": {"__op": "Increment", "amount": 2}, "stats.deep.k": "v", "stats.m": {"__op": "Delete"}}),
+            WriteKind::Update,
+        );
+        let applied = update(&schema, &cur.object, T1, &o).unwrap();
+        assert_eq!(
+            applied.object.fields["stats"],
+            json!({"n": 3, "deep": {"k": "v"}})
+        );
+    }
+
+    #[test]
+    fn relations_produce_deltas_not_fields() {
+        let schema = ClassSchema::new("Post");
+        let o = ops(
+            json!({"likes": {"__op": "AddRelation", "objects": [{"__type": "Pointer", "className": "_User", "objectId": "u1"}]}}),
+            WriteKind::Create,
+        );
+        let applied = create(&schema, "p", T0, &o).unwrap();
+        assert!(!applied.object.fields.contains_key("likes"));
+        assert_eq!(applied.relations[0].add, vec!["u1".to_string()]);
+        assert_eq!(
+            applied.new_fields,
+            vec![("likes".to_string(), FieldType::Relation("_User".into()))]
+        );
+    }
+}

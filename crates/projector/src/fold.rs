@@ -1,0 +1,203 @@
+//! The deterministic fold of events into read-model changes. Reads go through an overlay of the
+//! changes not yet committed, so later events in a batch see earlier ones; a transaction's writes
+//! go to a scratch layer first and reach the overlay only if all of them apply.
+
+use std::collections::HashMap;
+
+use events::{StoredEvent, Write, WriteKind};
+use model::write::{self, Applied};
+use model::{ClassSchema, Object, ParseError};
+use readmodel::{Change, Commit, ReadStore, StoreError};
+use uuid::Uuid;
+
+use crate::outcome::{Outcome, WriteResult};
+
+type ObjectKey = (String, String, String);
+type ClassKey = (String, String);
+
+#[derive(Default)]
+struct Layer {
+    objects: HashMap<ObjectKey, Option<Object>>,
+    schemas: HashMap<ClassKey, ClassSchema>,
+    changes: Vec<Change>,
+}
+
+impl Layer {
+    fn merge(&mut self, other: Layer) {
+        self.objects.extend(other.objects);
+        self.schemas.extend(other.schemas);
+        self.changes.extend(other.changes);
+    }
+}
+
+struct View<'a> {
+    store: &'a dyn ReadStore,
+    committed: &'a Layer,
+    scratch: Layer,
+}
+
+impl View<'_> {
+    async fn object(&self, app: &str, class: &str, id: &str) -> Result<Option<Object>, StoreError> {
+        let key = (app.to_string(), class.to_string(), id.to_string());
+        for layer in [&self.scratch, self.committed] {
+            if let Some(o) = layer.objects.get(&key) {
+                return Ok(o.clone());
+            }
+        }
+        self.store.get(app, class, id).await
+    }
+
+    async fn schema(&self, app: &str, class: &str) -> Result<ClassSchema, StoreError> {
+        let key = (app.to_string(), class.to_string());
+        for layer in [&self.scratch, self.committed] {
+            if let Some(s) = layer.schemas.get(&key) {
+                return Ok(s.clone());
+            }
+        }
+        Ok(self
+            .store
+            .schema(app, class)
+            .await?
+            .unwrap_or_else(|| ClassSchema::new(class)))
+    }
+
+    fn record(&mut self, app: &str, class: &str, schema: ClassSchema, applied: Applied) {
+        let (app, class) = (app.to_string(), class.to_string());
+        let id = applied.object.object_id().to_string();
+        if !applied.new_fields.is_empty() {
+            let mut schema = schema;
+            schema.fields.extend(applied.new_fields);
+            self.scratch
+                .schemas
+                .insert((app.clone(), class.clone()), schema.clone());
+            self.scratch.changes.push(Change::PutSchema {
+                app: app.clone(),
+                schema,
+            });
+        }
+        self.scratch.objects.insert(
+            (app.clone(), class.clone(), id.clone()),
+            Some(applied.object.clone()),
+        );
+        self.scratch.changes.push(Change::PutObject {
+            app: app.clone(),
+            class: class.clone(),
+            object: applied.object,
+        });
+        for delta in applied.relations {
+            self.scratch.changes.push(Change::Relation {
+                app: app.clone(),
+                class: class.clone(),
+                owner: id.clone(),
+                delta,
+            });
+        }
+    }
+
+    /// Folds one write; `Ok(Err(_))` is a Parse-level rejection, `Err(_)` a storage failure.
+    async fn write(
+        &mut self,
+        app: &str,
+        at: &str,
+        w: &Write,
+    ) -> Result<Result<WriteResult, ParseError>, StoreError> {
+        let current = self.object(app, &w.class, &w.object_id).await?;
+        let kind = match w.kind {
+            WriteKind::Create => write::WriteKind::Create,
+            _ => write::WriteKind::Update,
+        };
+        let ops = match write::parse_body(&w.ops, kind) {
+            Ok(ops) => ops,
+            Err(e) => return Ok(Err(e)),
+        };
+        let schema = self.schema(app, &w.class).await?;
+        let applied = match (w.kind, &current) {
+            (WriteKind::Create, Some(_)) => {
+                return Ok(Err(ParseError::new(
+                    model::code::DUPLICATE_VALUE,
+                    "A duplicate value for a field with unique values was provided",
+                )))
+            }
+            (WriteKind::Create, None) => write::create(&schema, &w.object_id, at, &ops),
+            (_, None) => return Ok(Err(ParseError::not_found())),
+            (WriteKind::Update, Some(cur)) => write::update(&schema, cur, at, &ops),
+            (WriteKind::Delete, Some(cur)) => {
+                let key = (app.to_string(), w.class.clone(), w.object_id.clone());
+                self.scratch.objects.insert(key, None);
+                self.scratch.changes.push(Change::DeleteObject {
+                    app: app.to_string(),
+                    class: w.class.clone(),
+                    object_id: w.object_id.clone(),
+                });
+                return Ok(Ok(WriteResult {
+                    object_id: w.object_id.clone(),
+                    created_at: cur.created_at().to_string(),
+                    updated_at: cur.updated_at().to_string(),
+                    results: Default::default(),
+                }));
+            }
+        };
+        Ok(applied.map(|applied| {
+            let result = WriteResult {
+                object_id: w.object_id.clone(),
+                created_at: applied.object.created_at().to_string(),
+                updated_at: applied.object.updated_at().to_string(),
+                results: applied.results.clone(),
+            };
+            self.record(app, &w.class, schema, applied);
+            result
+        }))
+    }
+}
+
+/// Folds a run of events into one commit and the outcome of each event.
+pub async fn fold_batch(
+    store: &dyn ReadStore,
+    batch: &[StoredEvent],
+) -> Result<(Commit, Vec<(Uuid, Outcome)>), StoreError> {
+    let mut committed = Layer::default();
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut position = store.position().await?;
+    for stored in batch {
+        let event = &stored.event;
+        let span = tracing::trace_span!(
+            "event",
+            position = stored.position,
+            kind = event.kind.as_str()
+        );
+        let _enter = span.enter();
+        let mut view = View {
+            store,
+            committed: &committed,
+            scratch: Layer::default(),
+        };
+        let mut results = Vec::new();
+        let mut rejected = None;
+        for (index, w) in event.writes().iter().enumerate() {
+            match view.write(&event.app, &event.at, w).await? {
+                Ok(r) => results.push(r),
+                Err(error) => {
+                    rejected = Some(Outcome::Rejected { index, error });
+                    break;
+                }
+            }
+        }
+        let scratch = view.scratch;
+        let outcome = match rejected {
+            Some(r) => r,
+            None => {
+                committed.merge(scratch);
+                Outcome::Applied(results)
+            }
+        };
+        outcomes.push((event.id, outcome));
+        position = stored.position;
+    }
+    Ok((
+        Commit {
+            position,
+            changes: committed.changes,
+        },
+        outcomes,
+    ))
+}

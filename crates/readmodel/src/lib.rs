@@ -1,0 +1,83 @@
+//! Read models: the `ReadStore` trait the query side reads through, the `Commit` the projector
+//! writes through, and the in-memory store used by the embedded stack. The projector is the only
+//! writer of any store.
+
+mod memory;
+
+use async_trait::async_trait;
+use model::query::Query;
+use model::write::RelationDelta;
+use model::{ClassSchema, Object};
+
+pub use memory::MemoryStore;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("read model unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// Reads, for the query side and for the projector's view of current state.
+#[async_trait]
+pub trait ReadStore: Send + Sync + 'static {
+    async fn schema(&self, app: &str, class: &str) -> Result<Option<ClassSchema>, StoreError>;
+    async fn get(
+        &self,
+        app: &str,
+        class: &str,
+        object_id: &str,
+    ) -> Result<Option<Object>, StoreError>;
+    /// Matching objects, ordered, with `skip` and `limit` applied.
+    async fn find(&self, app: &str, class: &str, query: &Query) -> Result<Vec<Object>, StoreError>;
+    /// How many objects match, ignoring `skip` and `limit`.
+    async fn count(&self, app: &str, class: &str, query: &Query) -> Result<u64, StoreError>;
+    /// Ids of the objects in `owner`'s relation `field`.
+    async fn related(
+        &self,
+        app: &str,
+        class: &str,
+        field: &str,
+        owner: &str,
+    ) -> Result<Vec<String>, StoreError>;
+    /// The log position of the last event folded into this store (0 for none).
+    async fn position(&self) -> Result<u64, StoreError>;
+}
+
+/// One change to the read model.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    PutSchema {
+        app: String,
+        schema: ClassSchema,
+    },
+    PutObject {
+        app: String,
+        class: String,
+        object: Object,
+    },
+    DeleteObject {
+        app: String,
+        class: String,
+        object_id: String,
+    },
+    Relation {
+        app: String,
+        class: String,
+        owner: String,
+        delta: RelationDelta,
+    },
+}
+
+/// Everything the projector folded from a run of events, applied atomically with the position
+/// of the last of them, so a restart resumes exactly after it.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Commit {
+    pub position: u64,
+    pub changes: Vec<Change>,
+}
+
+/// The projector's side of a store.
+#[async_trait]
+pub trait ProjectionStore: ReadStore {
+    async fn commit(&self, commit: Commit) -> Result<(), StoreError>;
+}

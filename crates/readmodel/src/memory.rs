@@ -1,0 +1,223 @@
+//! The in-memory read model of the embedded stack: per app, class schemas, objects and relation
+//! join tables, behind one lock per app. Rebuilt from the log at start.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use dashmap::DashMap;
+use model::query::Query;
+use model::{ClassSchema, Map, Object};
+use parking_lot::RwLock;
+
+use crate::{Change, Commit, ProjectionStore, ReadStore, StoreError};
+
+#[derive(Default, Debug, PartialEq)]
+struct ClassData {
+    objects: HashMap<String, Arc<Map>>,
+    /// (field, owner id) -> related ids.
+    relations: BTreeMap<(String, String), BTreeSet<String>>,
+}
+
+#[derive(Default, Debug, PartialEq)]
+struct AppData {
+    schemas: BTreeMap<String, ClassSchema>,
+    classes: HashMap<String, ClassData>,
+}
+
+#[derive(Default)]
+pub struct MemoryStore {
+    apps: DashMap<String, Arc<RwLock<AppData>>>,
+    position: AtomicU64,
+}
+
+impl MemoryStore {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn app(&self, app: &str) -> Option<Arc<RwLock<AppData>>> {
+        self.apps.get(app).map(|a| a.clone())
+    }
+
+    fn app_mut(&self, app: &str) -> Arc<RwLock<AppData>> {
+        self.apps.entry(app.to_string()).or_default().clone()
+    }
+
+    fn matching(&self, app: &str, class: &str, query: &Query) -> Vec<Arc<Map>> {
+        let Some(app) = self.app(app) else {
+            return vec![];
+        };
+        let data = app.read();
+        let Some(class) = data.classes.get(class) else {
+            return vec![];
+        };
+        class
+            .objects
+            .values()
+            .filter(|o| query.matches(o))
+            .cloned()
+            .collect()
+    }
+
+    /// Every app's state, canonically ordered: equal for two stores folded from the same log.
+    pub fn snapshot(&self) -> String {
+        let mut apps: Vec<_> = self
+            .apps
+            .iter()
+            .map(|e| (e.key().clone(), e.value().clone()))
+            .collect();
+        apps.sort_by(|a, b| a.0.cmp(&b.0));
+        let mut out = String::new();
+        for (name, app) in apps {
+            let data = app.read();
+            out.push_str(&format!("app {name}\n"));
+            for (class, schema) in &data.schemas {
+                out.push_str(&format!("schema {class} {:?}\n", schema.fields));
+            }
+            let mut classes: Vec<_> = data.classes.iter().collect();
+            classes.sort_by(|a, b| a.0.cmp(b.0));
+            for (class, cd) in classes {
+                let objects: BTreeMap<_, _> = cd.objects.iter().collect();
+                for (id, o) in objects {
+                    out.push_str(&format!(
+                        "{class}/{id} {}\n",
+                        serde_json::Value::Object((**o).clone())
+                    ));
+                }
+                for ((field, owner), ids) in &cd.relations {
+                    out.push_str(&format!("{class}/{owner}.{field} {ids:?}\n"));
+                }
+            }
+        }
+        out
+    }
+}
+
+#[async_trait]
+impl ReadStore for MemoryStore {
+    async fn schema(&self, app: &str, class: &str) -> Result<Option<ClassSchema>, StoreError> {
+        Ok(self
+            .app(app)
+            .and_then(|a| a.read().schemas.get(class).cloned()))
+    }
+
+    async fn get(
+        &self,
+        app: &str,
+        class: &str,
+        object_id: &str,
+    ) -> Result<Option<Object>, StoreError> {
+        Ok(self.app(app).and_then(|a| {
+            let data = a.read();
+            let o = data.classes.get(class)?.objects.get(object_id)?;
+            Some(Object {
+                fields: (**o).clone(),
+            })
+        }))
+    }
+
+    async fn find(&self, app: &str, class: &str, query: &Query) -> Result<Vec<Object>, StoreError> {
+        let mut found = self.matching(app, class, query);
+        query.sort(&mut found);
+        Ok(found
+            .into_iter()
+            .skip(query.skip)
+            .take(query.limit)
+            .map(|o| Object {
+                fields: (*o).clone(),
+            })
+            .collect())
+    }
+
+    async fn count(&self, app: &str, class: &str, query: &Query) -> Result<u64, StoreError> {
+        Ok(self.matching(app, class, query).len() as u64)
+    }
+
+    async fn related(
+        &self,
+        app: &str,
+        class: &str,
+        field: &str,
+        owner: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .app(app)
+            .and_then(|a| {
+                let data = a.read();
+                let ids = data
+                    .classes
+                    .get(class)?
+                    .relations
+                    .get(&(field.to_string(), owner.to_string()))?;
+                Some(ids.iter().cloned().collect())
+            })
+            .unwrap_or_default())
+    }
+
+    async fn position(&self) -> Result<u64, StoreError> {
+        Ok(self.position.load(Ordering::Acquire))
+    }
+}
+
+#[async_trait]
+impl ProjectionStore for MemoryStore {
+    async fn commit(&self, commit: Commit) -> Result<(), StoreError> {
+        for change in commit.changes {
+            match change {
+                Change::PutSchema { app, schema } => {
+                    self.app_mut(&app)
+                        .write()
+                        .schemas
+                        .insert(schema.class_name.clone(), schema);
+                }
+                Change::PutObject { app, class, object } => {
+                    let app = self.app_mut(&app);
+                    let mut data = app.write();
+                    let id = object.object_id().to_string();
+                    data.classes
+                        .entry(class)
+                        .or_default()
+                        .objects
+                        .insert(id, Arc::new(object.fields));
+                }
+                Change::DeleteObject {
+                    app,
+                    class,
+                    object_id,
+                } => {
+                    let app = self.app_mut(&app);
+                    let mut data = app.write();
+                    if let Some(cd) = data.classes.get_mut(&class) {
+                        cd.objects.remove(&object_id);
+                        cd.relations.retain(|(_, owner), _| owner != &object_id);
+                    }
+                }
+                Change::Relation {
+                    app,
+                    class,
+                    owner,
+                    delta,
+                } => {
+                    let app = self.app_mut(&app);
+                    let mut data = app.write();
+                    let cd = data.classes.entry(class).or_default();
+                    let ids = cd
+                        .relations
+                        .entry((delta.field.clone(), owner.clone()))
+                        .or_default();
+                    ids.extend(delta.add.iter().cloned());
+                    for id in &delta.remove {
+                        ids.remove(id);
+                    }
+                    if ids.is_empty() {
+                        cd.relations.remove(&(delta.field, owner));
+                    }
+                }
+            }
+        }
+        self.position.store(commit.position, Ordering::Release);
+        Ok(())
+    }
+}
