@@ -192,6 +192,10 @@ fn normalize_polygon(map: &Map) -> Result<Value, ParseError> {
             "Polygon must have at least 3 distinct points",
         ));
     }
+    // Parse Server closes the ring.
+    if points.first() != points.last() {
+        points.push(points[0].clone());
+    }
     Ok(json!({"__type": "Polygon", "coordinates": points}))
 }
 

@@ -47,24 +47,31 @@ impl View<'_> {
         self.store.get(app, class, id).await
     }
 
-    async fn schema(&self, app: &str, class: &str) -> Result<ClassSchema, StoreError> {
+    /// The class's schema, and whether the class exists yet.
+    async fn schema(&self, app: &str, class: &str) -> Result<(ClassSchema, bool), StoreError> {
         let key = (app.to_string(), class.to_string());
         for layer in [&self.scratch, self.committed] {
             if let Some(s) = layer.schemas.get(&key) {
-                return Ok(s.clone());
+                return Ok((s.clone(), true));
             }
         }
-        Ok(self
-            .store
-            .schema(app, class)
-            .await?
-            .unwrap_or_else(|| ClassSchema::new(class)))
+        Ok(match self.store.schema(app, class).await? {
+            Some(s) => (s, true),
+            None => (ClassSchema::new(class), false),
+        })
     }
 
-    fn record(&mut self, app: &str, class: &str, schema: ClassSchema, applied: Applied) {
+    fn record(
+        &mut self,
+        app: &str,
+        class: &str,
+        (schema, exists): (ClassSchema, bool),
+        applied: Applied,
+    ) {
         let (app, class) = (app.to_string(), class.to_string());
         let id = applied.object.object_id().to_string();
-        if !applied.new_fields.is_empty() {
+        // The first object of a class creates the class, even with no fields of its own.
+        if !applied.new_fields.is_empty() || !exists {
             let mut schema = schema;
             schema.fields.extend(applied.new_fields);
             self.scratch
@@ -118,9 +125,9 @@ impl View<'_> {
                     "A duplicate value for a field with unique values was provided",
                 )))
             }
-            (WriteKind::Create, None) => write::create(&schema, &w.object_id, at, &ops),
+            (WriteKind::Create, None) => write::create(&schema.0, &w.object_id, at, &ops),
             (_, None) => return Ok(Err(ParseError::not_found())),
-            (WriteKind::Update, Some(cur)) => write::update(&schema, cur, at, &ops),
+            (WriteKind::Update, Some(cur)) => write::update(&schema.0, cur, at, &ops),
             (WriteKind::Delete, Some(cur)) => {
                 let key = (app.to_string(), w.class.clone(), w.object_id.clone());
                 self.scratch.objects.insert(key, None);

@@ -68,6 +68,17 @@ pub enum Change {
     },
 }
 
+impl Change {
+    pub fn app(&self) -> &str {
+        match self {
+            Change::PutSchema { app, .. }
+            | Change::PutObject { app, .. }
+            | Change::DeleteObject { app, .. }
+            | Change::Relation { app, .. } => app,
+        }
+    }
+}
+
 /// Everything the projector folded from a run of events, applied atomically with the position
 /// of the last of them, so a restart resumes exactly after it.
 #[derive(Debug, Clone, PartialEq, Default)]

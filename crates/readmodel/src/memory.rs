@@ -161,60 +161,64 @@ impl ReadStore for MemoryStore {
     }
 }
 
+fn apply(data: &mut AppData, change: Change) {
+    match change {
+        Change::PutSchema { schema, .. } => {
+            data.schemas.insert(schema.class_name.clone(), schema);
+        }
+        Change::PutObject { class, object, .. } => {
+            let id = object.object_id().to_string();
+            data.classes
+                .entry(class)
+                .or_default()
+                .objects
+                .insert(id, Arc::new(object.fields));
+        }
+        Change::DeleteObject {
+            class, object_id, ..
+        } => {
+            if let Some(cd) = data.classes.get_mut(&class) {
+                cd.objects.remove(&object_id);
+                cd.relations.retain(|(_, owner), _| owner != &object_id);
+            }
+        }
+        Change::Relation {
+            class,
+            owner,
+            delta,
+            ..
+        } => {
+            let cd = data.classes.entry(class).or_default();
+            let key = (delta.field.clone(), owner);
+            let ids = cd.relations.entry(key.clone()).or_default();
+            ids.extend(delta.add.iter().cloned());
+            for id in &delta.remove {
+                ids.remove(id);
+            }
+            if ids.is_empty() {
+                cd.relations.remove(&key);
+            }
+        }
+    }
+}
+
 #[async_trait]
 impl ProjectionStore for MemoryStore {
+    /// Applies a commit under the write locks of every app it touches, so readers see all of
+    /// it or none of it (a transaction is never seen half applied).
     async fn commit(&self, commit: Commit) -> Result<(), StoreError> {
+        let mut names: Vec<String> = commit.changes.iter().map(|c| c.app().to_string()).collect();
+        names.sort();
+        names.dedup();
+        let apps: Vec<_> = names.iter().map(|n| self.app_mut(n)).collect();
+        let mut guards: HashMap<&str, _> = names
+            .iter()
+            .map(String::as_str)
+            .zip(apps.iter().map(|a| a.write()))
+            .collect();
         for change in commit.changes {
-            match change {
-                Change::PutSchema { app, schema } => {
-                    self.app_mut(&app)
-                        .write()
-                        .schemas
-                        .insert(schema.class_name.clone(), schema);
-                }
-                Change::PutObject { app, class, object } => {
-                    let app = self.app_mut(&app);
-                    let mut data = app.write();
-                    let id = object.object_id().to_string();
-                    data.classes
-                        .entry(class)
-                        .or_default()
-                        .objects
-                        .insert(id, Arc::new(object.fields));
-                }
-                Change::DeleteObject {
-                    app,
-                    class,
-                    object_id,
-                } => {
-                    let app = self.app_mut(&app);
-                    let mut data = app.write();
-                    if let Some(cd) = data.classes.get_mut(&class) {
-                        cd.objects.remove(&object_id);
-                        cd.relations.retain(|(_, owner), _| owner != &object_id);
-                    }
-                }
-                Change::Relation {
-                    app,
-                    class,
-                    owner,
-                    delta,
-                } => {
-                    let app = self.app_mut(&app);
-                    let mut data = app.write();
-                    let cd = data.classes.entry(class).or_default();
-                    let ids = cd
-                        .relations
-                        .entry((delta.field.clone(), owner.clone()))
-                        .or_default();
-                    ids.extend(delta.add.iter().cloned());
-                    for id in &delta.remove {
-                        ids.remove(id);
-                    }
-                    if ids.is_empty() {
-                        cd.relations.remove(&(delta.field, owner));
-                    }
-                }
+            if let Some(data) = guards.get_mut(change.app()) {
+                apply(data, change);
             }
         }
         self.position.store(commit.position, Ordering::Release);

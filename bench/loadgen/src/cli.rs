@@ -1,0 +1,76 @@
+//! Command-line options of the load generator.
+
+use clap::{Parser, ValueEnum};
+
+/// Drives a Parse REST server over HTTP on loopback and prints a results table.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "loadgen", version, about)]
+pub struct Args {
+    /// Parse mount URL of the server under test; must be a loopback address.
+    #[arg(long, default_value = "http://127.0.0.1:1337/parse")]
+    pub url: String,
+
+    /// Value of the X-Parse-Application-Id header.
+    #[arg(long)]
+    pub app_id: String,
+
+    /// Value of the X-Parse-Master-Key header (sent only when given).
+    #[arg(long)]
+    pub master_key: Option<String>,
+
+    /// Value of the X-Parse-REST-API-Key header (sent only when given).
+    #[arg(long)]
+    pub rest_key: Option<String>,
+
+    /// Number of concurrent workers; each keeps its own keep-alive connection.
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub connections: u32,
+
+    /// Measured duration in seconds (after the warm-up).
+    #[arg(long, default_value_t = 20, value_parser = clap::value_parser!(u64).range(1..=3600))]
+    pub duration: u64,
+
+    /// Warm-up in seconds: load is applied but not counted.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u64).range(0..=600))]
+    pub warmup: u64,
+
+    /// Workload to run.
+    #[arg(long, value_enum)]
+    pub scenario: Scenario,
+
+    /// Per-request timeout in seconds; a request that takes longer counts as a transport error.
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub timeout: u64,
+
+    /// Print the summary as one JSON object instead of a markdown table.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print only the markdown data row, without the header (for collating several runs).
+    #[arg(long, conflicts_with = "json")]
+    pub no_header: bool,
+}
+
+/// The workloads the load generator knows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Scenario {
+    /// POST /classes/BenchObject with a small body; expects 201.
+    Create,
+    /// Creates 1,000 objects, then GETs a random one of them.
+    Get,
+    /// Creates 10 objects, then PUTs an Increment on a random one; checks the sum at the end.
+    Increment,
+    /// Creates 10,000 objects via /batch, then queries one group ordered by score.
+    Query,
+}
+
+impl Scenario {
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Create => "create",
+            Scenario::Get => "get",
+            Scenario::Increment => "increment",
+            Scenario::Query => "query",
+        }
+    }
+}

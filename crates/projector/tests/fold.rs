@@ -1,0 +1,147 @@
+//! The projector's fold: deterministic (two folds of one log give identical read models),
+//! all-or-nothing for transactions, and deciding races the command side cannot see.
+
+use std::sync::Arc;
+
+use events::{Actor, Event, EventLog, Origin, SqliteLog, Write, WriteKind};
+use projector::{Outcome, Outcomes, Projector};
+use readmodel::{MemoryStore, ProjectionStore, ReadStore};
+use serde_json::{json, Map, Value};
+
+fn origin(n: u32) -> Origin {
+    Origin {
+        app: "app".into(),
+        at: format!("2024-01-01T00:00:{:02}.000Z", n % 60),
+        actor: Actor::master(),
+        request_id: None,
+    }
+}
+
+fn write(kind: WriteKind, class: &str, id: &str, ops: Value) -> Write {
+    let ops: Map<String, Value> = ops.as_object().cloned().unwrap_or_default();
+    Write {
+        kind,
+        class: class.into(),
+        object_id: id.into(),
+        ops,
+    }
+}
+
+async fn fold_into_new_store(log: Arc<dyn EventLog>) -> (Arc<MemoryStore>, u64) {
+    let store = Arc::new(MemoryStore::new());
+    let p = Projector::new(
+        log,
+        store.clone() as Arc<dyn ProjectionStore>,
+        Arc::new(Outcomes::new()),
+    );
+    let pos = p.catch_up().await.unwrap();
+    (store, pos)
+}
+
+#[tokio::test]
+async fn folding_is_deterministic_and_transactions_are_atomic() {
+    let dir = tempfile::tempdir().unwrap();
+    let log: Arc<dyn EventLog> = Arc::new(
+        SqliteLog::open(&dir.path().join("log.sqlite"))
+            .await
+            .unwrap(),
+    );
+    let mut events = vec![
+        Event::object(
+            origin(1),
+            write(WriteKind::Create, "A", "a1", json!({"n": 1, "tags": ["x"]})),
+        ),
+        Event::object(
+            origin(2),
+            write(
+                WriteKind::Update,
+                "A",
+                "a1",
+                json!({"n": {"__op": "Increment", "amount": 4}}),
+            ),
+        ),
+        // Update of an object that does not exist: rejected with 101.
+        Event::object(
+            origin(3),
+            write(WriteKind::Update, "A", "missing", json!({"n": 1})),
+        ),
+        // A transaction whose second write conflicts: nothing of it applies.
+        Event::transaction(
+            origin(4),
+            vec![
+                write(WriteKind::Create, "A", "a2", json!({"n": 2})),
+                write(WriteKind::Update, "A", "a1", json!({"n": "text"})),
+            ],
+        ),
+        Event::transaction(
+            origin(5),
+            vec![
+                write(
+                    WriteKind::Create,
+                    "B",
+                    "b1",
+                    json!({"ref": {"__type": "Pointer", "className": "A", "objectId": "a1"}}),
+                ),
+                write(
+                    WriteKind::Update,
+                    "A",
+                    "a1",
+                    json!({"tags": {"__op": "AddUnique", "objects": ["y", "x"]}}),
+                ),
+            ],
+        ),
+        Event::object(
+            origin(6),
+            write(
+                WriteKind::Create,
+                "A",
+                "a3",
+                json!({"likes": {"__op": "AddRelation", "objects": [{"__type": "Pointer", "className": "B", "objectId": "b1"}]}}),
+            ),
+        ),
+        Event::object(origin(7), write(WriteKind::Delete, "B", "b1", json!({}))),
+    ];
+    let ids: Vec<_> = events.iter().map(|e| e.id).collect();
+    log.append(std::mem::take(&mut events)).await.unwrap();
+
+    // Outcomes, as a waiting request sees them.
+    let store = Arc::new(MemoryStore::new());
+    let outcomes = Arc::new(Outcomes::new());
+    let waits: Vec<_> = ids.iter().map(|id| outcomes.wait_for(*id)).collect();
+    let p = Projector::new(
+        log.clone(),
+        store.clone() as Arc<dyn ProjectionStore>,
+        outcomes,
+    );
+    assert_eq!(p.catch_up().await.unwrap(), 7);
+    let mut got = Vec::new();
+    for w in waits {
+        got.push(w.await.unwrap());
+    }
+    match &got[1] {
+        Outcome::Applied(r) => assert_eq!(r[0].results["n"], json!(5)),
+        other => panic!("{other:?}"),
+    }
+    assert!(matches!(&got[2], Outcome::Rejected { index: 0, error } if error.code == 101));
+    assert!(matches!(&got[3], Outcome::Rejected { index: 1, error } if error.code == 111));
+    assert!(matches!(&got[4], Outcome::Applied(r) if r.len() == 2));
+
+    assert!(
+        store.get("app", "A", "a2").await.unwrap().is_none(),
+        "a rejected transaction applied a write"
+    );
+    let a1 = store.get("app", "A", "a1").await.unwrap().unwrap();
+    assert_eq!(a1.fields["n"], json!(5));
+    assert_eq!(a1.fields["tags"], json!(["x", "y"]));
+    assert_eq!(a1.fields["updatedAt"], json!("2024-01-01T00:00:05.000Z"));
+    assert!(store.get("app", "B", "b1").await.unwrap().is_none());
+    assert_eq!(
+        store.related("app", "A", "likes", "a3").await.unwrap(),
+        vec!["b1".to_string()]
+    );
+
+    // Fold the same log again, twice, in batches of different sizes: same read model.
+    let (again, _) = fold_into_new_store(log.clone()).await;
+    assert_eq!(store.snapshot(), again.snapshot());
+    assert!(!store.snapshot().is_empty());
+}

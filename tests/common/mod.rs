@@ -1,0 +1,202 @@
+//! The black-box harness: each test starts its own Chronicle on a free loopback port with a
+//! fresh data directory and talks to it over HTTP. `CHRONICLE_TEST_STACK` selects the stack
+//! (`embedded`, the default).
+#![allow(dead_code)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+pub const APP_ID: &str = "test";
+pub const MASTER_KEY: &str = "test-master";
+pub const REST_KEY: &str = "test-rest";
+pub const JS_KEY: &str = "test-js";
+
+pub struct TestServer {
+    child: Option<Child>,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    extra_args: Vec<String>,
+    pub http: reqwest::Client,
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
+    l.local_addr().expect("local addr").port()
+}
+
+impl TestServer {
+    /// A server with the test keys and client class creation allowed (as Parse Server's own
+    /// test suite runs).
+    pub async fn start() -> TestServer {
+        Self::start_with(&["--allowClientClassCreation"]).await
+    }
+
+    pub async fn start_with(extra: &[&str]) -> TestServer {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let data_dir = tmp.path().to_path_buf();
+        let mut s = TestServer {
+            child: None,
+            port: 0,
+            data_dir,
+            _tmp: Some(tmp),
+            extra_args: extra.iter().map(|s| s.to_string()).collect(),
+            http: reqwest::Client::new(),
+        };
+        s.launch().await;
+        s
+    }
+
+    /// (Re)starts the process on the same data directory.
+    pub async fn launch(&mut self) {
+        self.port = free_port();
+        let child = Command::new(env!("CARGO_BIN_EXE_chronicle"))
+            .arg("serve")
+            .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
+            .args(["--appId", APP_ID, "--masterKey", MASTER_KEY])
+            .args(["--restAPIKey", REST_KEY, "--javascriptKey", JS_KEY])
+            .arg("--dataDir")
+            .arg(&self.data_dir)
+            .args(&self.extra_args)
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn chronicle");
+        self.child = Some(child);
+        self.wait_healthy().await;
+    }
+
+    async fn wait_healthy(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("chronicle exited during start: {status}");
+            }
+            if let Ok(r) = self
+                .http
+                .get(format!("http://127.0.0.1:{}/health", self.port))
+                .send()
+                .await
+            {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chronicle did not become healthy in time"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGKILL: no chance to flush or clean up.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// SIGTERM, and the exit status once it has stopped.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let mut c = self.child.take().expect("server running");
+        let pid = c.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("send SIGTERM");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = c.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "chronicle did not stop on SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    /// A request as a REST client sends it: app id and REST key headers, JSON body.
+    pub fn req(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, self.url(path))
+            .header("X-Parse-Application-Id", APP_ID)
+            .header("X-Parse-REST-API-Key", REST_KEY)
+    }
+
+    pub fn master(&self, method: reqwest::Method, path: &str) -> reqwest::RequestBuilder {
+        self.req(method, path)
+            .header("X-Parse-Master-Key", MASTER_KEY)
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (u16, Value) {
+        send(self.req(reqwest::Method::POST, path).json(&body)).await
+    }
+
+    pub async fn put(&self, path: &str, body: Value) -> (u16, Value) {
+        send(self.req(reqwest::Method::PUT, path).json(&body)).await
+    }
+
+    pub async fn get(&self, path: &str) -> (u16, Value) {
+        send(self.req(reqwest::Method::GET, path)).await
+    }
+
+    pub async fn delete(&self, path: &str) -> (u16, Value) {
+        send(self.req(reqwest::Method::DELETE, path)).await
+    }
+
+    /// Creates an object and returns its id, asserting success.
+    pub async fn create(&self, class: &str, body: Value) -> String {
+        let (status, res) = self.post(&format!("/parse/classes/{class}"), body).await;
+        assert_eq!(status, 201, "create failed: {res}");
+        res["objectId"].as_str().expect("objectId").to_string()
+    }
+
+    /// Every object of a class, ordered by id, as the master key sees it.
+    pub async fn all(&self, class: &str) -> Vec<Value> {
+        let (status, res) = send(
+            self.master(reqwest::Method::GET, &format!("/parse/classes/{class}"))
+                .query(&[("limit", "100000"), ("order", "objectId")]),
+        )
+        .await;
+        assert_eq!(status, 200, "{res}");
+        res["results"].as_array().expect("results").clone()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Sends a request and returns the status and JSON body (`Null` when the body is not JSON).
+pub async fn send(rb: reqwest::RequestBuilder) -> (u16, Value) {
+    let res = rb.send().await.expect("request sent");
+    let status = res.status().as_u16();
+    let text = res.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
