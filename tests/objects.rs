@@ -82,7 +82,11 @@ fn keys_of(v: &Value) -> Vec<String> {
 
 /// A find as a REST client sends it, with query-string parameters.
 async fn find(s: &TestServer, class: &str, params: &[(&str, String)]) -> (u16, Value) {
-    send(s.req(Method::GET, &format!("/parse/classes/{class}")).query(params)).await
+    send(
+        s.req(Method::GET, &format!("/parse/classes/{class}"))
+            .query(params),
+    )
+    .await
 }
 
 /// `body` plus the three fields the server adds, taken from `got`.
@@ -107,13 +111,28 @@ async fn create_answers_201_with_location_and_exactly_id_and_created_at() {
             .await
             .unwrap();
         assert_eq!(res.status().as_u16(), 201);
-        let location = res.headers().get("location").expect("Location header").to_str().unwrap().to_string();
-        let ct = res.headers().get("content-type").expect("content type").to_str().unwrap().to_string();
+        let location = res
+            .headers()
+            .get("location")
+            .expect("Location header")
+            .to_str()
+            .unwrap()
+            .to_string();
+        let ct = res
+            .headers()
+            .get("content-type")
+            .expect("content type")
+            .to_str()
+            .unwrap()
+            .to_string();
         assert!(ct.starts_with("application/json"), "{ct}");
         let body: Value = res.json().await.unwrap();
         assert_eq!(keys_of(&body), vec!["createdAt", "objectId"], "{body}");
         let id = body["objectId"].as_str().unwrap();
-        assert_eq!(location, format!("http://127.0.0.1:{}{mount}/classes/GameScore/{id}", s.port));
+        assert_eq!(
+            location,
+            format!("http://127.0.0.1:{}{mount}/classes/GameScore/{id}", s.port)
+        );
         assert!(is_iso_ms(body["createdAt"].as_str().unwrap()), "{body}");
 
         let (status, got) = s.get(&format!("{mount}/classes/GameScore/{id}")).await;
@@ -194,7 +213,9 @@ async fn every_value_type_round_trips() {
 
     // The same values survive an update that sets them all again on a fresh object.
     let id2 = s.create("Everything", json!({})).await;
-    let (status, _) = s.put(&format!("/parse/classes/Everything/{id2}"), body.clone()).await;
+    let (status, _) = s
+        .put(&format!("/parse/classes/Everything/{id2}"), body.clone())
+        .await;
     assert_eq!(status, 200);
     let (_, got2) = s.get(&format!("/parse/classes/Everything/{id2}")).await;
     assert_eq!(got2, with_meta(body, &got2));
@@ -215,7 +236,10 @@ async fn an_open_polygon_is_closed_by_the_server() {
     // and returns the closed ring (notes §5.3 "auto-closed").
     let s = TestServer::start().await;
     let id = s
-        .create("Area", json!({"shape": {"__type": "Polygon", "coordinates": [[0, 0], [0, 1], [1, 1]]}}))
+        .create(
+            "Area",
+            json!({"shape": {"__type": "Polygon", "coordinates": [[0, 0], [0, 1], [1, 1]]}}),
+        )
         .await;
     let (_, got) = s.get(&format!("/parse/classes/Area/{id}")).await;
     // SERVER BUG if this fails: the polygon must come back closed (first point repeated at the end).
@@ -241,10 +265,22 @@ async fn dates_are_normalised_to_utc_milliseconds() {
         )
         .await;
     let (_, got) = s.get(&format!("/parse/classes/Event/{id}")).await;
-    assert_eq!(got["noFraction"], json!({"__type": "Date", "iso": "2020-01-02T03:04:05.000Z"}));
-    assert_eq!(got["micro"], json!({"__type": "Date", "iso": "2020-01-02T03:04:05.123Z"}));
-    assert_eq!(got["one"], json!({"__type": "Date", "iso": "2020-01-02T03:04:05.100Z"}));
-    assert_eq!(got["inArray"], json!([{"__type": "Date", "iso": "2020-01-02T03:04:05.000Z"}]));
+    assert_eq!(
+        got["noFraction"],
+        json!({"__type": "Date", "iso": "2020-01-02T03:04:05.000Z"})
+    );
+    assert_eq!(
+        got["micro"],
+        json!({"__type": "Date", "iso": "2020-01-02T03:04:05.123Z"})
+    );
+    assert_eq!(
+        got["one"],
+        json!({"__type": "Date", "iso": "2020-01-02T03:04:05.100Z"})
+    );
+    assert_eq!(
+        got["inArray"],
+        json!([{"__type": "Date", "iso": "2020-01-02T03:04:05.000Z"}])
+    );
     assert!(is_iso_ms(got["createdAt"].as_str().unwrap()));
     assert!(is_iso_ms(got["updatedAt"].as_str().unwrap()));
 }
@@ -252,9 +288,17 @@ async fn dates_are_normalised_to_utc_milliseconds() {
 #[tokio::test]
 async fn dates_with_an_offset_are_converted_to_utc() {
     let s = TestServer::start().await;
-    let id = s.create("Event", json!({"at": {"__type": "Date", "iso": "2020-01-02T05:04:05.5+02:00"}})).await;
+    let id = s
+        .create(
+            "Event",
+            json!({"at": {"__type": "Date", "iso": "2020-01-02T05:04:05.5+02:00"}}),
+        )
+        .await;
     let (_, got) = s.get(&format!("/parse/classes/Event/{id}")).await;
-    assert_eq!(got["at"], json!({"__type": "Date", "iso": "2020-01-02T03:04:05.500Z"}));
+    assert_eq!(
+        got["at"],
+        json!({"__type": "Date", "iso": "2020-01-02T03:04:05.500Z"})
+    );
 }
 
 #[tokio::test]
@@ -262,10 +306,18 @@ async fn geopoint_bounds_are_inclusive() {
     let s = TestServer::start().await;
     for (lat, lng) in [(90.0, 180.0), (-90.0, -180.0), (0.0, 0.0)] {
         let (status, res) = s
-            .post("/parse/classes/Place", json!({"at": {"__type": "GeoPoint", "latitude": lat, "longitude": lng}}))
+            .post(
+                "/parse/classes/Place",
+                json!({"at": {"__type": "GeoPoint", "latitude": lat, "longitude": lng}}),
+            )
             .await;
         assert_eq!(status, 201, "{lat},{lng}: {res}");
-        let (_, got) = s.get(&format!("/parse/classes/Place/{}", res["objectId"].as_str().unwrap())).await;
+        let (_, got) = s
+            .get(&format!(
+                "/parse/classes/Place/{}",
+                res["objectId"].as_str().unwrap()
+            ))
+            .await;
         assert_eq!(got["at"]["latitude"].as_f64(), Some(lat));
         assert_eq!(got["at"]["longitude"].as_f64(), Some(lng));
     }
@@ -290,11 +342,19 @@ async fn acl_round_trips() {
 async fn server_fields_in_a_create_body_are_ignored() {
     let s = TestServer::start().await;
     let (status, created) = s
-        .post("/parse/classes/Thing", json!({"createdAt": "1999-01-01T00:00:00.000Z", "updatedAt": "garbage", "x": 1}))
+        .post(
+            "/parse/classes/Thing",
+            json!({"createdAt": "1999-01-01T00:00:00.000Z", "updatedAt": "garbage", "x": 1}),
+        )
         .await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(keys_of(&created), vec!["createdAt", "objectId"]);
-    let (_, got) = s.get(&format!("/parse/classes/Thing/{}", created["objectId"].as_str().unwrap())).await;
+    let (_, got) = s
+        .get(&format!(
+            "/parse/classes/Thing/{}",
+            created["objectId"].as_str().unwrap()
+        ))
+        .await;
     assert_eq!(got["createdAt"], created["createdAt"]);
     assert_eq!(got["updatedAt"], created["createdAt"]);
     assert_eq!(got["x"], 1);
@@ -332,7 +392,10 @@ async fn create_with_ops_flattens_them_and_echoes_their_results() {
     let (_, got) = s.get(&format!("/parse/classes/Counter/{id}")).await;
     assert_eq!(
         got,
-        with_meta(json!({"plain": "x", "n": 3, "list": [1, 2], "set": ["a", "b"], "removed": []}), &got)
+        with_meta(
+            json!({"plain": "x", "n": 3, "list": [1, 2], "set": ["a", "b"], "removed": []}),
+            &got
+        )
     );
 }
 
@@ -342,10 +405,17 @@ async fn create_with_ops_flattens_them_and_echoes_their_results() {
 #[tokio::test]
 async fn update_keeps_unspecified_fields_and_advances_updated_at() {
     let s = TestServer::start().await;
-    let id = s.create("GameScore", json!({"score": 1, "name": "a", "keep": [1]})).await;
+    let id = s
+        .create("GameScore", json!({"score": 1, "name": "a", "keep": [1]}))
+        .await;
     let (_, before) = s.get(&format!("/parse/classes/GameScore/{id}")).await;
     tokio::time::sleep(std::time::Duration::from_millis(5)).await;
-    let (status, updated) = s.put(&format!("/1/classes/GameScore/{id}"), json!({"score": 2, "extra": "new"})).await;
+    let (status, updated) = s
+        .put(
+            &format!("/1/classes/GameScore/{id}"),
+            json!({"score": 2, "extra": "new"}),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(keys_of(&updated), vec!["updatedAt"], "{updated}");
     let updated_at = updated["updatedAt"].as_str().unwrap();
@@ -354,13 +424,27 @@ async fn update_keeps_unspecified_fields_and_advances_updated_at() {
     let (_, after) = s.get(&format!("/parse/classes/GameScore/{id}")).await;
     assert_eq!(after["createdAt"], before["createdAt"]);
     assert_eq!(after["updatedAt"], json!(updated_at));
-    assert_eq!(after, with_meta(json!({"score": 2, "name": "a", "keep": [1], "extra": "new"}), &after));
+    assert_eq!(
+        after,
+        with_meta(
+            json!({"score": 2, "name": "a", "keep": [1], "extra": "new"}),
+            &after
+        )
+    );
     // An empty update is fine and only touches updatedAt.
-    let (status, updated) = s.put(&format!("/parse/classes/GameScore/{id}"), json!({})).await;
+    let (status, updated) = s
+        .put(&format!("/parse/classes/GameScore/{id}"), json!({}))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(keys_of(&updated), vec!["updatedAt"]);
     let (_, again) = s.get(&format!("/parse/classes/GameScore/{id}")).await;
-    assert_eq!(again, with_meta(json!({"score": 2, "name": "a", "keep": [1], "extra": "new"}), &again));
+    assert_eq!(
+        again,
+        with_meta(
+            json!({"score": 2, "name": "a", "keep": [1], "extra": "new"}),
+            &again
+        )
+    );
 }
 
 #[tokio::test]
@@ -399,7 +483,10 @@ async fn update_with_ops_returns_only_updated_at_and_op_results() {
     let (_, got) = s.get(&format!("/parse/classes/Counter/{id}")).await;
     assert_eq!(
         got,
-        with_meta(json!({"n": 7, "list": [1, 2, 3, 1], "tags": ["a", "b"], "bag": [2, 3], "label": "y"}), &got)
+        with_meta(
+            json!({"n": 7, "list": [1, 2, 3, 1], "tags": ["a", "b"], "bag": [2, 3], "label": "y"}),
+            &got
+        )
     );
 }
 
@@ -408,12 +495,18 @@ async fn increment_semantics() {
     let s = TestServer::start().await;
     let id = s.create("Counter", json!({"n": 10, "f": 1.5})).await;
     let path = format!("/parse/classes/Counter/{id}");
-    let (_, r) = s.put(&path, json!({"n": {"__op": "Increment", "amount": -3}})).await;
+    let (_, r) = s
+        .put(&path, json!({"n": {"__op": "Increment", "amount": -3}}))
+        .await;
     assert_eq!(r["n"], 7);
-    let (_, r) = s.put(&path, json!({"f": {"__op": "Increment", "amount": 1}})).await;
+    let (_, r) = s
+        .put(&path, json!({"f": {"__op": "Increment", "amount": 1}}))
+        .await;
     assert_eq!(r["f"].as_f64(), Some(2.5));
     // A missing field counts as 0.
-    let (status, r) = s.put(&path, json!({"fresh": {"__op": "Increment", "amount": 4}})).await;
+    let (status, r) = s
+        .put(&path, json!({"fresh": {"__op": "Increment", "amount": 4}}))
+        .await;
     assert_eq!(status, 200);
     assert_eq!(r["fresh"], 4);
     let (_, got) = s.get(&path).await;
@@ -427,14 +520,34 @@ async fn array_ops_on_missing_fields_and_duplicates() {
     let s = TestServer::start().await;
     let id = s.create("Lists", json!({"u": [1, 2]})).await;
     let path = format!("/parse/classes/Lists/{id}");
-    let (status, r) = s.put(&path, json!({"a": {"__op": "Add", "objects": ["x", {"k": 1}]}})).await;
+    let (status, r) = s
+        .put(
+            &path,
+            json!({"a": {"__op": "Add", "objects": ["x", {"k": 1}]}}),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(r["a"], json!(["x", {"k": 1}]));
-    let (_, r) = s.put(&path, json!({"u": {"__op": "AddUnique", "objects": [2, 3, 3]}})).await;
-    let mut u: Vec<i64> = r["u"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    let (_, r) = s
+        .put(
+            &path,
+            json!({"u": {"__op": "AddUnique", "objects": [2, 3, 3]}}),
+        )
+        .await;
+    let mut u: Vec<i64> = r["u"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
     u.sort();
     assert_eq!(u, vec![1, 2, 3], "AddUnique must not duplicate: {r}");
-    let (_, r) = s.put(&path, json!({"a": {"__op": "Remove", "objects": [{"k": 1}]}})).await;
+    let (_, r) = s
+        .put(
+            &path,
+            json!({"a": {"__op": "Remove", "objects": [{"k": 1}]}}),
+        )
+        .await;
     assert_eq!(r["a"], json!(["x"]));
     let (_, got) = s.get(&path).await;
     assert_eq!(got["a"], json!(["x"]));
@@ -445,26 +558,43 @@ async fn array_ops_on_missing_fields_and_duplicates() {
 async fn delete_op_unsets_a_field() {
     let s = TestServer::start().await;
     let id = s.create("Thing", json!({"a": 1, "b": "keep"})).await;
-    let (status, r) = s.put(&format!("/parse/classes/Thing/{id}"), json!({"a": {"__op": "Delete"}})).await;
+    let (status, r) = s
+        .put(
+            &format!("/parse/classes/Thing/{id}"),
+            json!({"a": {"__op": "Delete"}}),
+        )
+        .await;
     assert_eq!(status, 200);
     assert_eq!(keys_of(&r), vec!["updatedAt"]);
     let (_, got) = s.get(&format!("/parse/classes/Thing/{id}")).await;
     assert!(got.get("a").is_none(), "{got}");
     assert_eq!(got["b"], "keep");
     // Deleting a field that is not set is fine.
-    let (status, _) = s.put(&format!("/parse/classes/Thing/{id}"), json!({"zzz": {"__op": "Delete"}})).await;
+    let (status, _) = s
+        .put(
+            &format!("/parse/classes/Thing/{id}"),
+            json!({"zzz": {"__op": "Delete"}}),
+        )
+        .await;
     assert_eq!(status, 200);
     let (_, got) = s.get(&format!("/parse/classes/Thing/{id}")).await;
     assert_eq!(got, with_meta(json!({"b": "keep"}), &got));
     // The field keeps its type: it can be set again with the same type.
-    let (status, _) = s.put(&format!("/parse/classes/Thing/{id}"), json!({"a": 5})).await;
+    let (status, _) = s
+        .put(&format!("/parse/classes/Thing/{id}"), json!({"a": 5}))
+        .await;
     assert_eq!(status, 200);
 }
 
 #[tokio::test]
 async fn dotted_keys_write_inside_object_fields() {
     let s = TestServer::start().await;
-    let id = s.create("Player", json!({"stats": {"n": 1, "label": "x", "deep": {"k": 1}}})).await;
+    let id = s
+        .create(
+            "Player",
+            json!({"stats": {"n": 1, "label": "x", "deep": {"k": 1}}}),
+        )
+        .await;
     let path = format!("/parse/classes/Player/{id}");
     let (status, _) = s
         .put(
@@ -479,11 +609,19 @@ async fn dotted_keys_write_inside_object_fields() {
         .await;
     assert_eq!(status, 200);
     let (_, got) = s.get(&path).await;
-    assert_eq!(got["stats"], json!({"n": 3, "label": "y", "deep": {"k": 7}, "fresh": true}));
-    let (status, _) = s.put(&path, json!({"stats.label": {"__op": "Delete"}})).await;
+    assert_eq!(
+        got["stats"],
+        json!({"n": 3, "label": "y", "deep": {"k": 7}, "fresh": true})
+    );
+    let (status, _) = s
+        .put(&path, json!({"stats.label": {"__op": "Delete"}}))
+        .await;
     assert_eq!(status, 200);
     let (_, got) = s.get(&path).await;
-    assert_eq!(got["stats"], json!({"n": 3, "deep": {"k": 7}, "fresh": true}));
+    assert_eq!(
+        got["stats"],
+        json!({"n": 3, "deep": {"k": 7}, "fresh": true})
+    );
 }
 
 #[tokio::test]
@@ -492,13 +630,22 @@ async fn dotted_increment_echoes_the_nested_result() {
     // result comes back nested under the root field ({"stats": {"n": 3}}), like any op result
     // (notes §3.2 "+ op results").
     let s = TestServer::start().await;
-    let id = s.create("Player", json!({"stats": {"n": 1, "label": "x"}})).await;
+    let id = s
+        .create("Player", json!({"stats": {"n": 1, "label": "x"}}))
+        .await;
     let (status, res) = s
-        .put(&format!("/parse/classes/Player/{id}"), json!({"stats.n": {"__op": "Increment", "amount": 2}}))
+        .put(
+            &format!("/parse/classes/Player/{id}"),
+            json!({"stats.n": {"__op": "Increment", "amount": 2}}),
+        )
         .await;
     assert_eq!(status, 200);
     // SERVER BUG if this fails: the dotted Increment's result is missing from the update response.
-    assert_eq!(res, json!({"updatedAt": res["updatedAt"], "stats": {"n": 3}}), "dotted op result not echoed");
+    assert_eq!(
+        res,
+        json!({"updatedAt": res["updatedAt"], "stats": {"n": 3}}),
+        "dotted op result not echoed"
+    );
 }
 
 #[tokio::test]
@@ -509,14 +656,27 @@ async fn null_values_are_stored_and_do_not_fix_a_type() {
     assert_eq!(got["a"], Value::Null);
     assert_eq!(got["b"], 1);
     // `a` got no type from null, so a string is fine; a Number field may be set to null.
-    let (status, res) = s.put(&format!("/parse/classes/Nullable/{id}"), json!({"a": "now a string", "b": null})).await;
+    let (status, res) = s
+        .put(
+            &format!("/parse/classes/Nullable/{id}"),
+            json!({"a": "now a string", "b": null}),
+        )
+        .await;
     assert_eq!(status, 200, "{res}");
     let (_, got) = s.get(&format!("/parse/classes/Nullable/{id}")).await;
     assert_eq!(got["a"], "now a string");
     assert_eq!(got["b"], Value::Null);
     // b is still a Number field.
-    let (status, res) = s.put(&format!("/parse/classes/Nullable/{id}"), json!({"b": "x"})).await;
-    assert_eq!((status, res), (400, json!({"code": 111, "error": "schema mismatch for Nullable.b; expected Number but got String"})));
+    let (status, res) = s
+        .put(&format!("/parse/classes/Nullable/{id}"), json!({"b": "x"}))
+        .await;
+    assert_eq!(
+        (status, res),
+        (
+            400,
+            json!({"code": 111, "error": "schema mismatch for Nullable.b; expected Number but got String"})
+        )
+    );
 }
 
 #[tokio::test]
@@ -539,7 +699,10 @@ async fn relation_ops_and_relation_fields_in_every_read() {
     assert_eq!(keys_of(&res), vec!["updatedAt"], "{res}");
 
     let (_, got) = s.get(&format!("/parse/classes/Game/{game}")).await;
-    assert_eq!(got, with_meta(json!({"title": "g", "opponents": relation.clone()}), &got));
+    assert_eq!(
+        got,
+        with_meta(json!({"title": "g", "opponents": relation.clone()}), &got)
+    );
     // Every object of the class shows the relation field, even one never touched.
     let (_, got_other) = s.get(&format!("/parse/classes/Game/{other}")).await;
     assert_eq!(got_other["opponents"], relation);
@@ -573,10 +736,18 @@ async fn relation_ops_and_relation_fields_in_every_read() {
     assert_eq!(got["opponents"], relation);
 
     // The field is a Relation<Player> now.
-    let (status, res) = s.put(&format!("/parse/classes/Game/{game}"), json!({"opponents": 1})).await;
+    let (status, res) = s
+        .put(
+            &format!("/parse/classes/Game/{game}"),
+            json!({"opponents": 1}),
+        )
+        .await;
     assert_eq!(
         (status, res),
-        (400, json!({"code": 111, "error": "schema mismatch for Game.opponents; expected Relation<Player> but got Number"}))
+        (
+            400,
+            json!({"code": 111, "error": "schema mismatch for Game.opponents; expected Relation<Player> but got Number"})
+        )
     );
 }
 
@@ -592,19 +763,34 @@ async fn add_relation_on_create() {
         .await;
     assert_eq!(status, 201, "{created}");
     assert_eq!(keys_of(&created), vec!["createdAt", "objectId"]);
-    let (_, got) = s.get(&format!("/parse/classes/Team/{}", created["objectId"].as_str().unwrap())).await;
-    assert_eq!(got["members"], json!({"__type": "Relation", "className": "Player"}));
+    let (_, got) = s
+        .get(&format!(
+            "/parse/classes/Team/{}",
+            created["objectId"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        got["members"],
+        json!({"__type": "Relation", "className": "Player"})
+    );
 }
 
 #[tokio::test]
 async fn get_with_keys_projects_fields() {
     let s = TestServer::start().await;
     let id = s.create("Thing", json!({"a": 1, "b": 2, "c": 3})).await;
-    let (status, got) = send(s.req(Method::GET, &format!("/parse/classes/Thing/{id}")).query(&[("keys", "a,c")])).await;
+    let (status, got) = send(
+        s.req(Method::GET, &format!("/parse/classes/Thing/{id}"))
+            .query(&[("keys", "a,c")]),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(got, with_meta(json!({"a": 1, "c": 3}), &got));
-    let (status, got) =
-        send(s.req(Method::GET, &format!("/parse/classes/Thing/{id}")).query(&[("excludeKeys", "a")])).await;
+    let (status, got) = send(
+        s.req(Method::GET, &format!("/parse/classes/Thing/{id}"))
+            .query(&[("excludeKeys", "a")]),
+    )
+    .await;
     assert_eq!(status, 200);
     assert_eq!(got, with_meta(json!({"b": 2, "c": 3}), &got));
 }
@@ -620,9 +806,19 @@ async fn delete_removes_the_object_everywhere() {
     let (status, body) = s.delete(&format!("/1/classes/Thing/{gone}")).await;
     assert_eq!((status, body), (200, json!({})));
     let not_found = json!({"code": 101, "error": "Object not found."});
-    assert_eq!(s.get(&format!("/parse/classes/Thing/{gone}")).await, (404, not_found.clone()));
-    assert_eq!(s.delete(&format!("/parse/classes/Thing/{gone}")).await, (404, not_found.clone()));
-    assert_eq!(s.put(&format!("/parse/classes/Thing/{gone}"), json!({"k": 3})).await, (404, not_found));
+    assert_eq!(
+        s.get(&format!("/parse/classes/Thing/{gone}")).await,
+        (404, not_found.clone())
+    );
+    assert_eq!(
+        s.delete(&format!("/parse/classes/Thing/{gone}")).await,
+        (404, not_found.clone())
+    );
+    assert_eq!(
+        s.put(&format!("/parse/classes/Thing/{gone}"), json!({"k": 3}))
+            .await,
+        (404, not_found)
+    );
     let all = s.all("Thing").await;
     assert_eq!(all.len(), 1);
     assert_eq!(all[0]["objectId"], json!(keep));
@@ -635,9 +831,19 @@ async fn missing_objects_are_404_on_every_verb() {
     let s = TestServer::start().await;
     s.create("Thing", json!({})).await;
     let not_found = json!({"code": 101, "error": "Object not found."});
-    assert_eq!(s.get("/parse/classes/Thing/doesNotExist").await, (404, not_found.clone()));
-    assert_eq!(s.put("/parse/classes/Thing/doesNotExist", json!({"a": 1})).await, (404, not_found.clone()));
-    assert_eq!(s.delete("/parse/classes/Thing/doesNotExist").await, (404, not_found.clone()));
+    assert_eq!(
+        s.get("/parse/classes/Thing/doesNotExist").await,
+        (404, not_found.clone())
+    );
+    assert_eq!(
+        s.put("/parse/classes/Thing/doesNotExist", json!({"a": 1}))
+            .await,
+        (404, not_found.clone())
+    );
+    assert_eq!(
+        s.delete("/parse/classes/Thing/doesNotExist").await,
+        (404, not_found.clone())
+    );
     // The failed update created nothing.
     assert_eq!(s.all("Thing").await.len(), 1);
     let (_, all) = s.get("/parse/classes/Thing").await;
@@ -661,11 +867,17 @@ async fn concurrent_increments_are_atomic() {
         .iter()
         .map(|(status, body)| {
             assert_eq!(*status, 200, "{body}");
-            body["n"].as_i64().unwrap_or_else(|| panic!("no n in {body}"))
+            body["n"]
+                .as_i64()
+                .unwrap_or_else(|| panic!("no n in {body}"))
         })
         .collect();
     seen.sort();
-    assert_eq!(seen, (1..=50).collect::<Vec<i64>>(), "each increment sees a distinct value");
+    assert_eq!(
+        seen,
+        (1..=50).collect::<Vec<i64>>(),
+        "each increment sees a distinct value"
+    );
     let (_, got) = s.get(&path).await;
     assert_eq!(got["n"], 50);
 }
@@ -673,7 +885,9 @@ async fn concurrent_increments_are_atomic() {
 #[tokio::test]
 async fn concurrent_creates_and_array_adds() {
     let s = TestServer::start().await;
-    let created = futures::future::join_all((0..40).map(|i| s.post("/parse/classes/Many", json!({"i": i})))).await;
+    let created =
+        futures::future::join_all((0..40).map(|i| s.post("/parse/classes/Many", json!({"i": i}))))
+            .await;
     let mut ids: Vec<String> = created
         .iter()
         .map(|(status, body)| {
@@ -688,10 +902,18 @@ async fn concurrent_creates_and_array_adds() {
 
     let id = s.create("Bag", json!({"items": []})).await;
     let path = format!("/parse/classes/Bag/{id}");
-    let res = futures::future::join_all((0..30).map(|i| s.put(&path, json!({"items": {"__op": "Add", "objects": [i]}})))).await;
+    let res = futures::future::join_all(
+        (0..30).map(|i| s.put(&path, json!({"items": {"__op": "Add", "objects": [i]}}))),
+    )
+    .await;
     assert!(res.iter().all(|(st, _)| *st == 200));
     let (_, got) = s.get(&path).await;
-    let mut items: Vec<i64> = got["items"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect();
+    let mut items: Vec<i64> = got["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_i64().unwrap())
+        .collect();
     items.sort();
     assert_eq!(items, (0..30).collect::<Vec<i64>>());
 }

@@ -58,6 +58,19 @@ impl AppConfig {
         self.client_keys().next().is_some()
     }
 
+    /// Whether a sent client key equals the configured key of its own kind.
+    pub fn client_key_matches(&self, sent: &crate::request::ClientKeys) -> bool {
+        let pairs = [
+            (&self.rest_api_key, &sent.rest),
+            (&self.javascript_key, &sent.javascript),
+            (&self.client_key, &sent.client),
+            (&self.dot_net_key, &sent.dot_net),
+        ];
+        pairs
+            .iter()
+            .any(|(want, got)| want.is_some() && want == got)
+    }
+
     pub fn client_keys(&self) -> impl Iterator<Item = &str> {
         [
             &self.rest_api_key,

@@ -50,12 +50,21 @@ pub struct ParseRequest {
     pub ctx: RequestContext,
 }
 
+/// Client keys as sent, each in its own slot: a key only counts in the slot it belongs to.
+#[derive(Default, Debug)]
+pub struct ClientKeys {
+    pub rest: Option<String>,
+    pub javascript: Option<String>,
+    pub client: Option<String>,
+    pub dot_net: Option<String>,
+}
+
 /// The keys a request presents, from wherever it put them.
 #[derive(Default, Debug)]
 struct Keys {
     app_id: Option<String>,
     master: Option<String>,
-    client: Vec<String>,
+    client: ClientKeys,
     session_token: Option<String>,
     installation_id: Option<String>,
     client_version: Option<String>,
@@ -100,14 +109,12 @@ fn keys_from_headers(headers: &HeaderMap, apps: &AppConfig) -> Keys {
         client_version: header(headers, "x-parse-client-version"),
         ..Default::default()
     };
-    for h in [
-        "x-parse-rest-api-key",
-        "x-parse-javascript-key",
-        "x-parse-client-key",
-        "x-parse-windows-key",
-    ] {
-        keys.client.extend(header(headers, h));
-    }
+    keys.client = ClientKeys {
+        rest: header(headers, "x-parse-rest-api-key"),
+        javascript: header(headers, "x-parse-javascript-key"),
+        client: header(headers, "x-parse-client-key"),
+        dot_net: header(headers, "x-parse-windows-key"),
+    };
     // `Authorization: Basic base64(appId:masterKey)` or `base64(appId:javascript-key=KEY)`.
     let basic = header(headers, "authorization")
         .and_then(|a| a.strip_prefix("Basic ").map(str::to_string))
@@ -121,7 +128,7 @@ fn keys_from_headers(headers: &HeaderMap, apps: &AppConfig) -> Keys {
         if app == apps.app_id {
             keys.app_id = Some(app.to_string());
             match secret.strip_prefix("javascript-key=") {
-                Some(js) => keys.client.push(js.to_string()),
+                Some(js) => keys.client.javascript = Some(js.to_string()),
                 None => keys.master = Some(secret.to_string()),
             }
         }
@@ -177,12 +184,23 @@ pub(crate) fn normalize(
         if body.get("_ApplicationId").and_then(Value::as_str) != Some(app.app_id.as_str()) {
             return Err(ApiError::Unauthorized);
         }
+        // Parse Server: a master-key header on a tunnelled request must be that app's.
+        if keys.master.as_ref().is_some_and(|m| *m != app.master_key) {
+            return Err(ApiError::Unauthorized);
+        }
         keys.app_id = take_str(&mut body, "_ApplicationId");
         if keys.master.is_none() {
             keys.master = take_str(&mut body, "_MasterKey");
         }
-        for k in ["_JavaScriptKey", "_ClientKey", "_RESTAPIKey"] {
-            keys.client.extend(take_str(&mut body, k));
+        let slots = [
+            ("_JavaScriptKey", &mut keys.client.javascript),
+            ("_ClientKey", &mut keys.client.client),
+            ("_RESTAPIKey", &mut keys.client.rest),
+        ];
+        for (name, slot) in slots {
+            if let Some(k) = take_str(&mut body, name) {
+                *slot = Some(k);
+            }
         }
         keys.session_token = keys
             .session_token
@@ -209,21 +227,20 @@ pub(crate) fn normalize(
             body.remove(*k);
         }
     }
-    let auth = match &keys.master {
-        Some(m) if *m == app.master_key => Auth::Master,
-        Some(_) => return Err(ApiError::Unauthorized),
-        None => {
-            if app.client_keys_required()
-                && !keys
-                    .client
-                    .iter()
-                    .any(|sent| app.client_keys().any(|k| k == sent))
-            {
-                return Err(ApiError::Unauthorized);
-            }
-            Auth::Public
-        }
+    // A master key that does not match is ignored, as in Parse Server: the request is then
+    // judged by its client keys like any other.
+    let auth = if keys.master.as_deref() == Some(app.master_key.as_str()) {
+        Auth::Master
+    } else if app.client_keys_required() && !app.client_key_matches(&keys.client) {
+        return Err(ApiError::Unauthorized);
+    } else {
+        Auth::Public
     };
+    if let Some(ctx) = header(raw.headers, "x-parse-cloud-context") {
+        if !matches!(serde_json::from_str::<Value>(&ctx), Ok(Value::Object(_))) {
+            return Err(ParseError::invalid_json("Invalid object for context.").into());
+        }
+    }
     if auth == Auth::Public && keys.session_token.is_some() {
         // No session exists until users arrive; every token is unknown.
         return Err(ParseError::new(code::INVALID_SESSION_TOKEN, "Invalid session token").into());

@@ -43,11 +43,18 @@ impl Route {
     }
 
     pub fn parse(method: &Method, path: &str) -> Result<Route, ApiError> {
-        let segments: Vec<&str> = path
+        // Segments are percent-decoded: `/classes/Foo%20Bar` names the class `Foo Bar`.
+        let decoded: Vec<String> = path
             .trim_matches('/')
             .split('/')
             .filter(|s| !s.is_empty())
+            .map(|s| {
+                percent_encoding::percent_decode_str(s)
+                    .decode_utf8_lossy()
+                    .into_owned()
+            })
             .collect();
+        let segments: Vec<&str> = decoded.iter().map(String::as_str).collect();
         let no_route = || ApiError::NoRoute(format!("{method} {path}"));
         let class = |c: &str| -> Result<String, ApiError> {
             validate_class_name(c)?;

@@ -75,11 +75,11 @@ X-Parse-Application-Id, X-Parse-Client-Version, X-Parse-Session-Token, X-Request
 X-Parse-Revocable-Session, X-Parse-Request-Id, Content-Type, Pragma, Cache-Control";
 
 /// Parse Server's CORS headers, on every answer.
-fn add_cors(res: &mut Response, origin: Option<HeaderValue>) {
+fn add_cors(res: &mut Response) {
     let h = res.headers_mut();
     h.insert(
         header::ACCESS_CONTROL_ALLOW_ORIGIN,
-        origin.unwrap_or(HeaderValue::from_static("*")),
+        HeaderValue::from_static("*"),
     );
     h.insert(
         header::ACCESS_CONTROL_ALLOW_METHODS,
@@ -101,10 +101,9 @@ fn add_cors(res: &mut Response, origin: Option<HeaderValue>) {
 
 async fn dispatch(State(shared): State<Shared>, req: Request) -> Response {
     let span = tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), status = tracing::field::Empty);
-    let origin = req.headers().get(header::ORIGIN).cloned();
     let mut res = answer(shared, req).instrument(span.clone()).await;
     span.record("status", res.status().as_u16());
-    add_cors(&mut res, origin);
+    add_cors(&mut res);
     res
 }
 

@@ -21,8 +21,13 @@ fn entry(result: Result<ParseResponse, ApiError>) -> Value {
 }
 
 impl CommandApi {
-    /// Builds the sub-requests; a malformed one fails the whole batch, as in Parse Server.
-    fn sub_requests(&self, req: &ParseRequest) -> Result<Vec<ParseRequest>, ApiError> {
+    /// Builds the sub-requests. One that cannot be routed fails the whole batch, as in Parse
+    /// Server; one that routes but is invalid (a bad class name) fails on its own.
+    #[allow(clippy::type_complexity)]
+    fn sub_requests(
+        &self,
+        req: &ParseRequest,
+    ) -> Result<Vec<Result<ParseRequest, ApiError>>, ApiError> {
         let requests = req
             .body
             .get("requests")
@@ -40,11 +45,7 @@ impl CommandApi {
         requests
             .iter()
             .map(|r| {
-                let method = r
-                    .get("method")
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_ascii_uppercase();
+                let method = r.get("method").and_then(Value::as_str).unwrap_or_default();
                 let path = r.get("path").and_then(Value::as_str).unwrap_or_default();
                 let rest = mounts
                     .iter()
@@ -55,7 +56,13 @@ impl CommandApi {
                 let method = Method::from_bytes(method.as_bytes()).map_err(|_| {
                     ParseError::invalid_json(format!("cannot route {method} {path}"))
                 })?;
-                let route = Route::parse(&method, rest)?;
+                let route = match Route::parse(&method, rest) {
+                    Ok(route) => route,
+                    Err(ApiError::NoRoute(what)) => {
+                        return Err(ParseError::invalid_json(format!("cannot route {what}")).into())
+                    }
+                    Err(e) => return Ok(Err(e)),
+                };
                 if route == Route::Batch {
                     return Err(
                         ParseError::invalid_json("cannot route a batch inside a batch").into(),
@@ -76,13 +83,13 @@ impl CommandApi {
                 } else {
                     (Map::new(), body)
                 };
-                Ok(ParseRequest {
+                Ok(Ok(ParseRequest {
                     method,
                     route,
                     params,
                     body,
                     ctx: req.ctx.clone(),
-                })
+                }))
             })
             .collect()
     }
@@ -92,12 +99,18 @@ impl CommandApi {
         let transaction = req.body.get("transaction") == Some(&Value::Bool(true));
         let mut results: Vec<Option<Result<ParseResponse, ApiError>>> =
             (0..subs.len()).map(|_| None).collect();
+        let mut routed = Vec::with_capacity(subs.len());
+        for (i, sub) in subs.into_iter().enumerate() {
+            match sub {
+                Ok(r) => routed.push((i, r)),
+                Err(e) if transaction => return Err(e),
+                Err(e) => results[i] = Some(Err(e)),
+            }
+        }
 
         // Validate every write against the current state; reads run alongside.
-        let (reads, writes): (Vec<_>, Vec<_>) = subs
-            .into_iter()
-            .enumerate()
-            .partition(|(_, r)| r.route.is_read());
+        let (reads, writes): (Vec<_>, Vec<_>) =
+            routed.into_iter().partition(|(_, r)| r.route.is_read());
         let prepared = join_all(
             writes
                 .iter()

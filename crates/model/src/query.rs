@@ -200,7 +200,9 @@ impl Query {
                     "_updated_at" => "updatedAt".to_string(),
                     _ => field,
                 };
-                check_key(&field)?;
+                check_key(&field).map_err(|_| {
+                    ParseError::invalid_key(format!("Invalid field name: {field}."))
+                })?;
                 q.order.push(SortKey { field, descending });
             }
         }

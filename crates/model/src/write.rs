@@ -38,8 +38,37 @@ pub struct Applied {
     pub results: Map,
 }
 
+/// Keys no request may carry anywhere in its data (Parse Server's `requestKeywordDenylist`):
+/// they are how prototype-pollution and BSON-injection payloads are spelled.
+fn check_denylist(value: &Value) -> Result<(), ParseError> {
+    let prohibited = |entry: &str| {
+        ParseError::invalid_key(format!("Prohibited keyword in request data: {entry}."))
+    };
+    match value {
+        Value::Object(map) => {
+            for (k, v) in map {
+                for seg in k.split('.') {
+                    if seg == "constructor" || seg == "__proto__" {
+                        return Err(prohibited(&format!("{{\"key\":\"{seg}\"}}")));
+                    }
+                }
+                if k == "_bsontype" && v == "Code" {
+                    return Err(prohibited("{\"key\":\"_bsontype\",\"value\":\"Code\"}"));
+                }
+                check_denylist(v)?;
+            }
+            Ok(())
+        }
+        Value::Array(items) => items.iter().try_for_each(check_denylist),
+        _ => Ok(()),
+    }
+}
+
 /// Reads a request body into operations, rejecting names Parse rejects.
 pub fn parse_body(body: &Map, kind: WriteKind) -> Result<Ops, ParseError> {
+    for (k, v) in body {
+        check_denylist(&Value::Object(Map::from_iter([(k.clone(), v.clone())])))?;
+    }
     let mut ops = Ops::with_capacity(body.len());
     for (key, value) in body {
         match key.as_str() {
@@ -107,6 +136,15 @@ pub fn update(
 }
 
 fn apply(schema: &ClassSchema, mut object: Object, ops: &Ops) -> Result<Applied, ParseError> {
+    let geopoints = ops
+        .iter()
+        .filter(|(_, op)| matches!(op.implied_type(), Ok(Some(FieldType::GeoPoint))))
+        .count();
+    if geopoints > 1 {
+        return Err(ParseError::incorrect_type(
+            "there can only be one geopoint field in a class",
+        ));
+    }
     let mut working = schema.clone();
     let mut new_fields = Vec::new();
     let mut relations = Vec::new();
@@ -132,7 +170,29 @@ fn apply(schema: &ClassSchema, mut object: Object, ops: &Ops) -> Result<Applied,
             if !root_value.is_object() {
                 *root_value = Value::Object(Map::new());
             }
-            apply_at_path(root_value, path, key, op)?;
+            let produced = apply_at_path(root_value, path, key, op)?;
+            if op.echoes_result() {
+                // The result comes back nested under the root field: {"stats": {"n": 3}}.
+                let mut slot = results
+                    .entry(root.to_string())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                let segments: Vec<&str> = path.split('.').collect();
+                for seg in &segments[..segments.len() - 1] {
+                    if !slot.is_object() {
+                        *slot = Value::Object(Map::new());
+                    }
+                    slot = slot
+                        .as_object_mut()
+                        .map(|m| {
+                            m.entry(seg.to_string())
+                                .or_insert_with(|| Value::Object(Map::new()))
+                        })
+                        .ok_or_else(|| ParseError::internal("result slot"))?;
+                }
+                if let (Some(m), Some(last)) = (slot.as_object_mut(), segments.last()) {
+                    m.insert(last.to_string(), produced.unwrap_or(Value::Null));
+                }
+            }
             continue;
         }
         if let Some(ty) = op.implied_type()? {
@@ -188,7 +248,7 @@ fn apply_at_path(
     path: &str,
     full_key: &str,
     op: &FieldOp,
-) -> Result<(), ParseError> {
+) -> Result<Option<Value>, ParseError> {
     let (head, rest) = match path.split_once('.') {
         Some((h, r)) => (h, Some(r)),
         None => (path, None),
@@ -214,11 +274,12 @@ fn apply_at_path(
                     "Relations cannot be nested: {full_key}"
                 )));
             }
-            match op.apply(full_key, map.get(head))? {
-                Some(v) => map.insert(head.to_string(), v),
+            let new = op.apply(full_key, map.get(head))?;
+            match &new {
+                Some(v) => map.insert(head.to_string(), v.clone()),
                 None => map.remove(head),
             };
-            Ok(())
+            Ok(new)
         }
     }
 }
@@ -310,6 +371,38 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.code, 111);
+    }
+
+    #[test]
+    fn prohibited_keywords_are_105() {
+        for b in [
+            json!({"obj": {"constructor": {"prototype": {"x": 0}}}}),
+            json!({"obj.__proto__.x": 0}),
+            json!({"obj": [{"_bsontype": "Code", "code": "x"}]}),
+        ] {
+            let e = parse_body(&body(b), WriteKind::Update).unwrap_err();
+            assert_eq!(e.code, 105);
+            assert!(
+                e.error
+                    .starts_with("Prohibited keyword in request data: {\"key\":"),
+                "{}",
+                e.error
+            );
+        }
+    }
+
+    #[test]
+    fn dotted_results_nest_under_the_root() {
+        let schema = ClassSchema::new("A");
+        let o = ops(
+            json!({"stats.a.n": {"__op": "Increment", "amount": 2}, "stats.b": {"__op": "Add", "objects": [1]}}),
+            WriteKind::Create,
+        );
+        let applied = create(&schema, "x", T0, &o).unwrap();
+        assert_eq!(
+            applied.results,
+            body(json!({"stats": {"a": {"n": 2}, "b": [1]}}))
+        );
     }
 
     #[test]
