@@ -9,9 +9,9 @@ use anyhow::Context;
 use clap::Parser;
 use command_api::CommandApi;
 use events::{EventLog, SqliteLog};
-use projector::{Outcomes, Projector};
+use projector::Projector;
 use query_api::QueryApi;
-use readmodel::{MemoryStore, ProjectionStore, ReadStore};
+use readmodel::{MemoryStore, Outcomes, ProjectionStore, ReadStore};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Cli, Command, ServeArgs};
@@ -46,10 +46,10 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     );
     let store = Arc::new(MemoryStore::new());
     let outcomes = Arc::new(Outcomes::new());
-    let projector = Projector::new(
-        log.clone(),
+    let mut projector = Projector::new(
+        log.reader(0).await?,
         store.clone() as Arc<dyn ProjectionStore>,
-        outcomes.clone(),
+        Some(outcomes.clone()),
     );
     let position = projector
         .catch_up()

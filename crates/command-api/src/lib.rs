@@ -11,8 +11,8 @@ use std::sync::Arc;
 use api::{ApiError, Handler, ParseRequest, ParseResponse, Route};
 use async_trait::async_trait;
 use events::EventLog;
-use projector::Outcomes;
 use query_api::QueryApi;
+use readmodel::Outcomes;
 
 pub struct CommandApi {
     reads: QueryApi,

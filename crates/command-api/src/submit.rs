@@ -3,8 +3,8 @@
 
 use api::{ApiError, ParseResponse, RequestContext};
 use events::{Actor, Event, Origin, WriteKind};
+use model::outcome::{Outcome, WriteResult};
 use model::{code, time, ParseError};
-use projector::{Outcome, WriteResult};
 use serde_json::{json, Value};
 
 use crate::objects::Prepared;
@@ -97,7 +97,7 @@ impl CommandApi {
         }
         if transaction {
             return Ok(match outcomes.pop() {
-                Some(Outcome::Applied(results)) => writes
+                Some(Outcome::Applied { writes: results }) => writes
                     .iter()
                     .zip(results.iter())
                     .map(|(p, r)| Ok(answer(ctx, p, r)))
@@ -110,7 +110,7 @@ impl CommandApi {
             .iter()
             .zip(outcomes)
             .map(|(p, outcome)| match outcome {
-                Outcome::Applied(results) => results
+                Outcome::Applied { writes: results } => results
                     .first()
                     .map(|r| answer(ctx, p, r))
                     .ok_or_else(|| ApiError::internal("no result for a write")),

@@ -10,5 +10,5 @@ pub use envelope::{
     Actor, Event, EventKind, Origin, Payload, StoredEvent, Write, WriteKind, ENVELOPE_VERSION,
 };
 pub use error::LogError;
-pub use log::EventLog;
+pub use log::{EventLog, PartitionReader};
 pub use sqlite::SqliteLog;

@@ -1,32 +1,32 @@
-//! The `EventLog` trait: append durably, read from a position, follow the tail.
+//! The event log's two sides: `EventLog` appends (and hands out readers), `PartitionReader`
+//! reads one partition in order and follows its tail. An app's events all go to one partition,
+//! so each app's history is totally ordered; the embedded log has a single partition, 0.
 
 use async_trait::async_trait;
-use tokio::sync::watch;
 
 use crate::{Event, LogError, StoredEvent};
 
 #[async_trait]
 pub trait EventLog: Send + Sync + 'static {
-    /// Appends `events` in order and returns their positions once they are durable.
-    async fn append(&self, events: Vec<Event>) -> Result<Vec<u64>, LogError>;
+    /// Appends `events` in order and returns once they are durable.
+    async fn append(&self, events: Vec<Event>) -> Result<(), LogError>;
 
-    /// Up to `max` events at positions `>= from`, in order.
-    async fn read(&self, from: u64, max: usize) -> Result<Vec<StoredEvent>, LogError>;
+    /// The partitions of the log.
+    async fn partitions(&self) -> Result<Vec<u32>, LogError>;
 
-    /// The position of the last durable event (0 when the log is empty), watched.
-    fn head(&self) -> watch::Receiver<u64>;
+    /// A reader of one partition.
+    async fn reader(&self, partition: u32) -> Result<Box<dyn PartitionReader>, LogError>;
+}
 
-    /// Follows the tail: waits until an event at `>= from` exists, then returns up to `max`.
-    async fn next_batch(&self, from: u64, max: usize) -> Result<Vec<StoredEvent>, LogError> {
-        let mut head = self.head();
-        loop {
-            if *head.borrow_and_update() >= from {
-                let batch = self.read(from, max).await?;
-                if !batch.is_empty() {
-                    return Ok(batch);
-                }
-            }
-            head.changed().await.map_err(|_| LogError::Closed)?;
-        }
-    }
+#[async_trait]
+pub trait PartitionReader: Send {
+    fn partition(&self) -> u32;
+
+    /// The position of the last event in the partition now (0 when empty). Positions start
+    /// at 1 and only grow.
+    async fn end(&mut self) -> Result<u64, LogError>;
+
+    /// Follows the tail: waits until an event at position `>= from` exists, then returns up to
+    /// `max` events from there, in order.
+    async fn next_batch(&mut self, from: u64, max: usize) -> Result<Vec<StoredEvent>, LogError>;
 }

@@ -11,7 +11,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{Connection, Row, SqliteConnection, SqlitePool};
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::{Event, EventLog, LogError, StoredEvent};
+use crate::{Event, EventLog, LogError, PartitionReader, StoredEvent};
 
 /// The most appends one group commit takes; more wait for the next one.
 const MAX_GROUP: usize = 2048;
@@ -117,9 +117,9 @@ async fn commit_group(
     Ok(out)
 }
 
-#[async_trait]
-impl EventLog for SqliteLog {
-    async fn append(&self, events: Vec<Event>) -> Result<Vec<u64>, LogError> {
+impl SqliteLog {
+    /// Appends and returns the events' positions.
+    pub async fn append_positions(&self, events: Vec<Event>) -> Result<Vec<u64>, LogError> {
         if events.is_empty() {
             return Ok(vec![]);
         }
@@ -131,28 +131,76 @@ impl EventLog for SqliteLog {
         rx.await.map_err(|_| LogError::Closed)?
     }
 
-    async fn read(&self, from: u64, max: usize) -> Result<Vec<StoredEvent>, LogError> {
-        let rows = sqlx::query(
-            "SELECT position, body FROM events WHERE position >= ? ORDER BY position LIMIT ?",
-        )
-        .bind(from as i64)
-        .bind(max as i64)
-        .fetch_all(&self.readers)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let position: i64 = row.try_get("position")?;
-                let body: String = row.try_get("body")?;
-                Ok(StoredEvent {
-                    position: position as u64,
-                    event: serde_json::from_str(&body)?,
-                })
+    /// Up to `max` events at positions `>= from`, in order.
+    pub async fn read(&self, from: u64, max: usize) -> Result<Vec<StoredEvent>, LogError> {
+        read(&self.readers, from, max).await
+    }
+}
+
+async fn read(pool: &SqlitePool, from: u64, max: usize) -> Result<Vec<StoredEvent>, LogError> {
+    let rows = sqlx::query(
+        "SELECT position, body FROM events WHERE position >= ? ORDER BY position LIMIT ?",
+    )
+    .bind(from as i64)
+    .bind(max as i64)
+    .fetch_all(pool)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let position: i64 = row.try_get("position")?;
+            let body: String = row.try_get("body")?;
+            Ok(StoredEvent {
+                position: position as u64,
+                event: serde_json::from_str(&body)?,
             })
-            .collect()
+        })
+        .collect()
+}
+
+#[async_trait]
+impl EventLog for SqliteLog {
+    async fn append(&self, events: Vec<Event>) -> Result<(), LogError> {
+        self.append_positions(events).await.map(|_| ())
     }
 
-    fn head(&self) -> watch::Receiver<u64> {
-        self.head.clone()
+    async fn partitions(&self) -> Result<Vec<u32>, LogError> {
+        Ok(vec![0])
+    }
+
+    async fn reader(&self, _partition: u32) -> Result<Box<dyn PartitionReader>, LogError> {
+        Ok(Box::new(SqliteReader {
+            pool: self.readers.clone(),
+            head: self.head.clone(),
+        }))
+    }
+}
+
+/// Reads the single partition of the SQLite log, woken by the writer's head position.
+struct SqliteReader {
+    pool: SqlitePool,
+    head: watch::Receiver<u64>,
+}
+
+#[async_trait]
+impl PartitionReader for SqliteReader {
+    fn partition(&self) -> u32 {
+        0
+    }
+
+    async fn end(&mut self) -> Result<u64, LogError> {
+        Ok(*self.head.borrow())
+    }
+
+    async fn next_batch(&mut self, from: u64, max: usize) -> Result<Vec<StoredEvent>, LogError> {
+        loop {
+            if *self.head.borrow_and_update() >= from {
+                let batch = read(&self.pool, from, max).await?;
+                if !batch.is_empty() {
+                    return Ok(batch);
+                }
+            }
+            self.head.changed().await.map_err(|_| LogError::Closed)?;
+        }
     }
 }
 
@@ -189,7 +237,9 @@ mod tests {
         for n in 0..50 {
             let log = log.clone();
             tasks.push(tokio::spawn(async move {
-                log.append(vec![event(n), event(n + 1000)]).await.unwrap()
+                log.append_positions(vec![event(n), event(n + 1000)])
+                    .await
+                    .unwrap()
             }));
         }
         let mut all = Vec::new();
@@ -200,7 +250,9 @@ mod tests {
         }
         all.sort();
         assert_eq!(all, (1..=100).collect::<Vec<u64>>());
-        let batch = log.next_batch(99, 10).await.unwrap();
+        let mut reader = log.reader(0).await.unwrap();
+        assert_eq!(reader.end().await.unwrap(), 100);
+        let batch = reader.next_batch(99, 10).await.unwrap();
         assert_eq!(
             batch.iter().map(|e| e.position).collect::<Vec<_>>(),
             vec![99, 100]
@@ -209,7 +261,10 @@ mod tests {
         // A follower waiting at the tail wakes on the next append.
         let follower = {
             let log = log.clone();
-            tokio::spawn(async move { log.next_batch(101, 10).await.unwrap() })
+            tokio::spawn(async move {
+                let mut reader = log.reader(0).await.unwrap();
+                reader.next_batch(101, 10).await.unwrap()
+            })
         };
         log.append(vec![event(7)]).await.unwrap();
         let got = follower.await.unwrap();
@@ -218,7 +273,7 @@ mod tests {
         drop(log);
 
         let reopened = SqliteLog::open(&path).await.unwrap();
-        assert_eq!(*reopened.head().borrow(), 101);
+        assert_eq!(reopened.reader(0).await.unwrap().end().await.unwrap(), 101);
         assert_eq!(reopened.read(1, 1000).await.unwrap().len(), 101);
     }
 }

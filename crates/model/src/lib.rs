@@ -6,6 +6,7 @@ pub mod error;
 pub mod names;
 pub mod object;
 pub mod ops;
+pub mod outcome;
 pub mod query;
 pub mod schema;
 pub mod time;

@@ -8,9 +8,8 @@ use events::{StoredEvent, Write, WriteKind};
 use model::write::{self, Applied};
 use model::{ClassSchema, Object, ParseError};
 use readmodel::{Change, Commit, ReadStore, StoreError};
-use uuid::Uuid;
 
-use crate::outcome::{Outcome, WriteResult};
+use model::outcome::{Outcome, WriteResult};
 
 type ObjectKey = (String, String, String);
 type ClassKey = (String, String);
@@ -157,14 +156,15 @@ impl View<'_> {
     }
 }
 
-/// Folds a run of events into one commit and the outcome of each event.
+/// Folds a run of events of one partition into one commit, with the outcome of each event.
 pub async fn fold_batch(
     store: &dyn ReadStore,
+    partition: u32,
     batch: &[StoredEvent],
-) -> Result<(Commit, Vec<(Uuid, Outcome)>), StoreError> {
+) -> Result<Commit, StoreError> {
     let mut committed = Layer::default();
     let mut outcomes = Vec::with_capacity(batch.len());
-    let mut position = store.position().await?;
+    let mut position = store.position(partition).await?;
     for stored in batch {
         let event = &stored.event;
         let span = tracing::trace_span!(
@@ -194,17 +194,16 @@ pub async fn fold_batch(
             Some(r) => r,
             None => {
                 committed.merge(scratch);
-                Outcome::Applied(results)
+                Outcome::Applied { writes: results }
             }
         };
         outcomes.push((event.id, outcome));
         position = stored.position;
     }
-    Ok((
-        Commit {
-            position,
-            changes: committed.changes,
-        },
+    Ok(Commit {
+        partition,
+        position,
+        changes: committed.changes,
         outcomes,
-    ))
+    })
 }

@@ -3,16 +3,15 @@
 //! conflict between two racing writes), and reports an outcome per event to whoever waits.
 
 mod fold;
-mod outcome;
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use events::EventLog;
-use readmodel::ProjectionStore;
+use events::PartitionReader;
+use readmodel::{Outcomes, ProjectionStore};
 
 pub use fold::fold_batch;
-pub use outcome::{Outcome, Outcomes, WriteResult};
+pub use model::outcome::{Outcome, WriteResult};
 
 /// How many events one read-model commit takes at most.
 const BATCH: usize = 1024;
@@ -25,73 +24,89 @@ pub enum ProjectorError {
     Store(#[from] readmodel::StoreError),
 }
 
+/// Projects one partition of the log into a store.
 pub struct Projector {
-    log: Arc<dyn EventLog>,
+    reader: Box<dyn PartitionReader>,
     store: Arc<dyn ProjectionStore>,
-    outcomes: Arc<Outcomes>,
+    /// Requests waiting in this process, if any run here.
+    outcomes: Option<Arc<Outcomes>>,
 }
 
 impl Projector {
     pub fn new(
-        log: Arc<dyn EventLog>,
+        reader: Box<dyn PartitionReader>,
         store: Arc<dyn ProjectionStore>,
-        outcomes: Arc<Outcomes>,
+        outcomes: Option<Arc<Outcomes>>,
     ) -> Self {
         Projector {
-            log,
+            reader,
             store,
             outcomes,
         }
     }
 
-    /// Folds every event already in the log, reporting progress; returns the position reached.
-    pub async fn catch_up(&self) -> Result<u64, ProjectorError> {
-        let target = *self.log.head().borrow();
+    /// Folds every event already in the partition, reporting progress; returns the position
+    /// reached.
+    pub async fn catch_up(&mut self) -> Result<u64, ProjectorError> {
+        let partition = self.reader.partition();
+        let target = self.reader.end().await?;
         let start = Instant::now();
-        let mut position = self.store.position().await?;
+        let mut position = self.store.position(partition).await?;
         let first = position;
+        let mut reported = Instant::now();
         while position < target {
-            let batch = self.log.read(position + 1, BATCH).await?;
-            if batch.is_empty() {
-                break;
-            }
+            let batch = self.reader.next_batch(position + 1, BATCH).await?;
             position = self.apply(batch).await?;
-            if (position - first) % (BATCH as u64 * 50) < BATCH as u64 {
-                tracing::info!(position, target, "replaying the event log");
+            if reported.elapsed().as_secs() >= 2 {
+                reported = Instant::now();
+                let done = (position - first) as f64 / (target - first).max(1) as f64;
+                tracing::info!(
+                    partition,
+                    position,
+                    target,
+                    percent = (done * 100.0).round(),
+                    "replaying the event log"
+                );
             }
         }
         let n = position - first;
         let secs = start.elapsed().as_secs_f64();
         tracing::info!(
+            partition,
             events = n,
             seconds = secs,
-            per_second = n as f64 / secs.max(1e-9),
-            "read model rebuilt from the log"
+            per_second = (n as f64 / secs.max(1e-9)).round(),
+            "caught up with the event log"
         );
         Ok(position)
     }
 
-    /// Follows the log's tail forever (until the log closes).
-    pub async fn run(&self) -> Result<(), ProjectorError> {
-        let mut position = self.store.position().await?;
+    /// Follows the partition's tail until the log closes or the store fails.
+    pub async fn run(&mut self) -> Result<(), ProjectorError> {
+        let mut position = self.store.position(self.reader.partition()).await?;
         loop {
-            let batch = self.log.next_batch(position + 1, BATCH).await?;
+            let batch = self.reader.next_batch(position + 1, BATCH).await?;
             position = self.apply(batch).await?;
         }
     }
 
-    async fn apply(&self, batch: Vec<events::StoredEvent>) -> Result<u64, ProjectorError> {
+    async fn apply(&mut self, batch: Vec<events::StoredEvent>) -> Result<u64, ProjectorError> {
+        let partition = self.reader.partition();
         let span = tracing::debug_span!(
             "project",
+            partition,
             first = batch.first().map(|e| e.position),
             n = batch.len()
         );
         let _enter = span.enter();
-        let (commit, outcomes) = fold_batch(self.store.as_ref(), &batch).await?;
+        let commit = fold_batch(self.store.as_ref(), partition, &batch).await?;
         let position = commit.position;
+        let outcomes = self.outcomes.as_ref().map(|_| commit.outcomes.clone());
         self.store.commit(commit).await?;
-        for (id, outcome) in outcomes {
-            self.outcomes.publish(id, outcome);
+        if let (Some(hub), Some(outcomes)) = (&self.outcomes, outcomes) {
+            for (id, outcome) in outcomes {
+                hub.publish(id, outcome);
+            }
         }
         Ok(position)
     }

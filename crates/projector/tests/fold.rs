@@ -4,8 +4,8 @@
 use std::sync::Arc;
 
 use events::{Actor, Event, EventLog, Origin, SqliteLog, Write, WriteKind};
-use projector::{Outcome, Outcomes, Projector};
-use readmodel::{MemoryStore, ProjectionStore, ReadStore};
+use projector::{Outcome, Projector};
+use readmodel::{MemoryStore, Outcomes, ProjectionStore, ReadStore};
 use serde_json::{json, Map, Value};
 
 fn origin(n: u32) -> Origin {
@@ -29,10 +29,10 @@ fn write(kind: WriteKind, class: &str, id: &str, ops: Value) -> Write {
 
 async fn fold_into_new_store(log: Arc<dyn EventLog>) -> (Arc<MemoryStore>, u64) {
     let store = Arc::new(MemoryStore::new());
-    let p = Projector::new(
-        log,
+    let mut p = Projector::new(
+        log.reader(0).await.unwrap(),
         store.clone() as Arc<dyn ProjectionStore>,
-        Arc::new(Outcomes::new()),
+        None,
     );
     let pos = p.catch_up().await.unwrap();
     (store, pos)
@@ -108,10 +108,10 @@ async fn folding_is_deterministic_and_transactions_are_atomic() {
     let store = Arc::new(MemoryStore::new());
     let outcomes = Arc::new(Outcomes::new());
     let waits: Vec<_> = ids.iter().map(|id| outcomes.wait_for(*id)).collect();
-    let p = Projector::new(
-        log.clone(),
+    let mut p = Projector::new(
+        log.reader(0).await.unwrap(),
         store.clone() as Arc<dyn ProjectionStore>,
-        outcomes,
+        Some(outcomes),
     );
     assert_eq!(p.catch_up().await.unwrap(), 7);
     let mut got = Vec::new();
@@ -119,12 +119,12 @@ async fn folding_is_deterministic_and_transactions_are_atomic() {
         got.push(w.await.unwrap());
     }
     match &got[1] {
-        Outcome::Applied(r) => assert_eq!(r[0].results["n"], json!(5)),
+        Outcome::Applied { writes: r } => assert_eq!(r[0].results["n"], json!(5)),
         other => panic!("{other:?}"),
     }
     assert!(matches!(&got[2], Outcome::Rejected { index: 0, error } if error.code == 101));
     assert!(matches!(&got[3], Outcome::Rejected { index: 1, error } if error.code == 111));
-    assert!(matches!(&got[4], Outcome::Applied(r) if r.len() == 2));
+    assert!(matches!(&got[4], Outcome::Applied { writes: r } if r.len() == 2));
 
     assert!(
         store.get("app", "A", "a2").await.unwrap().is_none(),

@@ -3,13 +3,17 @@
 //! writer of any store.
 
 mod memory;
+mod outcomes;
 
 use async_trait::async_trait;
+use model::outcome::Outcome;
 use model::query::Query;
 use model::write::RelationDelta;
 use model::{ClassSchema, Object};
+use uuid::Uuid;
 
 pub use memory::MemoryStore;
+pub use outcomes::Outcomes;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -39,8 +43,9 @@ pub trait ReadStore: Send + Sync + 'static {
         field: &str,
         owner: &str,
     ) -> Result<Vec<String>, StoreError>;
-    /// The log position of the last event folded into this store (0 for none).
-    async fn position(&self) -> Result<u64, StoreError>;
+    /// The position in log partition `partition` of the last event folded into this store
+    /// (0 for none).
+    async fn position(&self, partition: u32) -> Result<u64, StoreError>;
 }
 
 /// One change to the read model.
@@ -79,12 +84,15 @@ impl Change {
     }
 }
 
-/// Everything the projector folded from a run of events, applied atomically with the position
-/// of the last of them, so a restart resumes exactly after it.
+/// Everything the projector folded from a run of events of one log partition, applied
+/// atomically with the position of the last of them (so a restart resumes exactly after it)
+/// and the outcome of each event.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Commit {
+    pub partition: u32,
     pub position: u64,
     pub changes: Vec<Change>,
+    pub outcomes: Vec<(Uuid, Outcome)>,
 }
 
 /// The projector's side of a store.

@@ -29,6 +29,7 @@ struct AppData {
 #[derive(Default)]
 pub struct MemoryStore {
     apps: DashMap<String, Arc<RwLock<AppData>>>,
+    /// The embedded log has one partition, 0.
     position: AtomicU64,
 }
 
@@ -156,7 +157,7 @@ impl ReadStore for MemoryStore {
             .unwrap_or_default())
     }
 
-    async fn position(&self) -> Result<u64, StoreError> {
+    async fn position(&self, _partition: u32) -> Result<u64, StoreError> {
         Ok(self.position.load(Ordering::Acquire))
     }
 }

@@ -1,29 +1,11 @@
-//! Outcomes: what the projector decided for each event, delivered to the request waiting on it.
+//! Requests waiting for their events' outcomes. The projector publishes into it directly when
+//! it runs in the same process; in the distributed stack a PostgreSQL listener feeds it.
 
 use dashmap::DashMap;
-use model::{Map, ParseError};
+use model::outcome::Outcome;
 use tokio::sync::oneshot;
 use uuid::Uuid;
 
-/// What one write of an applied event produced.
-#[derive(Debug, Clone, PartialEq)]
-pub struct WriteResult {
-    pub object_id: String,
-    pub created_at: String,
-    pub updated_at: String,
-    /// Values the operations produced (the new counter, the new array).
-    pub results: Map,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    /// Applied; one result per write, in order.
-    Applied(Vec<WriteResult>),
-    /// Rejected as a whole; `index` is the write that failed.
-    Rejected { index: usize, error: ParseError },
-}
-
-/// Requests waiting for their events' outcomes (in process: the embedded stack).
 #[derive(Default)]
 pub struct Outcomes {
     waiting: DashMap<Uuid, oneshot::Sender<Outcome>>,
@@ -50,5 +32,10 @@ impl Outcomes {
         if let Some((_, tx)) = self.waiting.remove(&event) {
             let _ = tx.send(outcome);
         }
+    }
+
+    /// Events still waiting, for a poller that recovers notifications lost in transit.
+    pub fn pending(&self) -> Vec<Uuid> {
+        self.waiting.iter().map(|e| *e.key()).collect()
     }
 }
