@@ -1,7 +1,7 @@
 //! Command-line options and environment variables, named as Parse Server names them where it
 //! has the option, so an existing Parse Server configuration carries over.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -21,13 +21,26 @@ pub struct Cli {
 }
 
 #[derive(Subcommand, Debug)]
+#[allow(clippy::enum_variant_names)] // `command-api` is the process's name
 pub enum Command {
-    /// Run everything in one process: SQLite event log, in-memory read model, the whole API.
+    /// Everything in one process. Embedded (SQLite log, in-memory read model) unless
+    /// --databaseURI and --kafkaBrokers select PostgreSQL and Kafka.
     Serve(Box<ServeArgs>),
+    /// The whole API (writes, and reads because the JS SDK tunnels them through POST).
+    #[command(name = "command-api")]
+    CommandApi(Box<ServeArgs>),
+    /// Read routes only, from PostgreSQL; scale reads by running more.
+    #[command(name = "query-api")]
+    QueryApi(Box<ServeArgs>),
+    /// Folds the Kafka log into PostgreSQL; several share the partitions.
+    Projector(Box<ProjectorArgs>),
+    /// Rebuilds a read model from the log into a fresh PostgreSQL schema.
+    Replay(Box<ReplayArgs>),
 }
 
+/// The app, its keys and its limits.
 #[derive(Args, Debug, Clone)]
-pub struct ServeArgs {
+pub struct AppArgs {
     /// The application id clients send as X-Parse-Application-Id.
     #[arg(long = "appId", env = "PARSE_SERVER_APPLICATION_ID")]
     pub app_id: Option<String>,
@@ -43,10 +56,6 @@ pub struct ServeArgs {
     pub client_key: Option<String>,
     #[arg(long = "dotNetKey", env = "PARSE_SERVER_DOT_NET_KEY")]
     pub dot_net_key: Option<String>,
-    #[arg(long, env = "PORT", default_value_t = 1337)]
-    pub port: u16,
-    #[arg(long, env = "PARSE_SERVER_HOST", default_value = "0.0.0.0")]
-    pub host: String,
     /// Where the API is mounted, besides /1 and /parse which always work.
     #[arg(
         long = "mountPath",
@@ -54,9 +63,6 @@ pub struct ServeArgs {
         default_value = "/parse"
     )]
     pub mount_path: String,
-    /// Where the event log (and generated keys) are kept.
-    #[arg(long = "dataDir", env = "CHRONICLE_DATA_DIR", default_value = "./data")]
-    pub data_dir: PathBuf,
     /// Largest request body, e.g. `20mb`, `512kb`.
     #[arg(
         long = "maxUploadSize",
@@ -87,12 +93,99 @@ pub struct ServeArgs {
     pub projection_timeout_ms: u64,
 }
 
+/// Where events and the read model live.
+#[derive(Args, Debug, Clone)]
+pub struct StackArgs {
+    /// Where the embedded event log (and generated keys) are kept.
+    #[arg(long = "dataDir", env = "CHRONICLE_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// PostgreSQL read model, e.g. postgres://user:pass@host/db (Parse Server's option name).
+    #[arg(long = "databaseURI", env = "PARSE_SERVER_DATABASE_URI")]
+    pub database_uri: Option<String>,
+    /// The PostgreSQL schema the read model lives under (and prefixes per-app schemas with).
+    #[arg(
+        long = "readModelSchema",
+        env = "CHRONICLE_READ_MODEL_SCHEMA",
+        default_value = "chronicle"
+    )]
+    pub read_model_schema: String,
+    /// Kafka bootstrap servers; with them the event log is a Kafka topic.
+    #[arg(long = "kafkaBrokers", env = "CHRONICLE_KAFKA_BROKERS")]
+    pub kafka_brokers: Option<String>,
+    #[arg(
+        long = "kafkaTopic",
+        env = "CHRONICLE_KAFKA_TOPIC",
+        default_value = "chronicle-events"
+    )]
+    pub kafka_topic: String,
+    /// Partitions the topic is created with (an existing topic keeps its own).
+    #[arg(
+        long = "kafkaPartitions",
+        env = "CHRONICLE_KAFKA_PARTITIONS",
+        default_value_t = 8
+    )]
+    pub kafka_partitions: u32,
+    #[arg(
+        long = "kafkaReplication",
+        env = "CHRONICLE_KAFKA_REPLICATION",
+        default_value_t = 1
+    )]
+    pub kafka_replication: i32,
+    /// Extra librdkafka settings, `key=value`, repeatable.
+    #[arg(long = "kafkaOption")]
+    pub kafka_options: Vec<String>,
+    /// Connections each process keeps to PostgreSQL.
+    #[arg(
+        long = "databasePoolSize",
+        env = "CHRONICLE_DATABASE_POOL_SIZE",
+        default_value_t = 16
+    )]
+    pub database_pool_size: u32,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct HttpArgs {
+    #[arg(long, env = "PORT", default_value_t = 1337)]
+    pub port: u16,
+    #[arg(long, env = "PARSE_SERVER_HOST", default_value = "0.0.0.0")]
+    pub host: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub app: AppArgs,
+    #[command(flatten)]
+    pub stack: StackArgs,
+    #[command(flatten)]
+    pub http: HttpArgs,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ProjectorArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// Port of the projector's /health endpoint.
+    #[arg(long, env = "PORT", default_value_t = 1339)]
+    pub port: u16,
+    #[arg(long, env = "PARSE_SERVER_HOST", default_value = "0.0.0.0")]
+    pub host: String,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ReplayArgs {
+    #[command(flatten)]
+    pub stack: StackArgs,
+    /// The fresh schema to build the read model under (must not hold a read model yet).
+    #[arg(long = "into")]
+    pub into: String,
+}
+
 impl Default for ServeArgs {
     fn default() -> Self {
-        let cli = Cli::parse_from(["chronicle", "serve"]);
-        match cli.command {
+        match Cli::parse_from(["chronicle", "serve"]).command {
             Some(Command::Serve(args)) => *args,
-            None => unreachable!("serve was given"),
+            _ => unreachable!("serve was given"),
         }
     }
 }
@@ -115,58 +208,87 @@ fn random_key() -> String {
     Alphanumeric.sample_string(&mut rand::rng(), 32)
 }
 
+/// Keys not given are generated once, kept in the data directory (so the log's app stays
+/// reachable across restarts) and printed.
+fn generated_keys(app: &AppArgs, data_dir: &Path) -> anyhow::Result<(String, String)> {
+    let path = data_dir.join("keys.json");
+    let saved: Option<serde_json::Value> = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice(&b).ok());
+    let get = |k: &str| {
+        saved
+            .as_ref()
+            .and_then(|v| v[k].as_str().map(str::to_string))
+    };
+    let app_id = app
+        .app_id
+        .clone()
+        .or_else(|| get("appId"))
+        .unwrap_or_else(random_key);
+    let master_key = app
+        .master_key
+        .clone()
+        .or_else(|| get("masterKey"))
+        .unwrap_or_else(random_key);
+    let json = serde_json::json!({"appId": app_id, "masterKey": master_key});
+    std::fs::write(&path, serde_json::to_vec_pretty(&json)?)
+        .with_context(|| format!("cannot write {}", path.display()))?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    println!("No keys given; using these (kept in {}):", path.display());
+    println!("  appId:     {app_id}");
+    println!("  masterKey: {master_key}");
+    Ok((app_id, master_key))
+}
+
 impl ServeArgs {
-    /// The app's configuration. Keys not given are generated once, kept in the data directory
-    /// (so the log's app stays reachable across restarts) and printed.
-    pub fn app_config(&self) -> anyhow::Result<AppConfig> {
-        let (app_id, master_key) = match (&self.app_id, &self.master_key) {
-            (Some(a), Some(m)) => (a.clone(), m.clone()),
-            _ => {
-                let path = self.data_dir.join("keys.json");
-                let saved: Option<serde_json::Value> = std::fs::read(&path)
-                    .ok()
-                    .and_then(|b| serde_json::from_slice(&b).ok());
-                let get = |k: &str| {
-                    saved
-                        .as_ref()
-                        .and_then(|v| v[k].as_str().map(str::to_string))
-                };
-                let app_id = self
-                    .app_id
-                    .clone()
-                    .or_else(|| get("appId"))
-                    .unwrap_or_else(random_key);
-                let master_key = self
-                    .master_key
-                    .clone()
-                    .or_else(|| get("masterKey"))
-                    .unwrap_or_else(random_key);
-                let json = serde_json::json!({"appId": app_id, "masterKey": master_key});
-                std::fs::write(&path, serde_json::to_vec_pretty(&json)?)
-                    .with_context(|| format!("cannot write {}", path.display()))?;
-                #[cfg(unix)]
-                {
-                    use std::os::unix::fs::PermissionsExt;
-                    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
-                }
-                println!("No keys given; using these (kept in {}):", path.display());
-                println!("  appId:     {app_id}");
-                println!("  masterKey: {master_key}");
-                (app_id, master_key)
-            }
+    /// The app's configuration; `generate` allows generating missing keys (embedded serve).
+    pub fn app_config(&self, generate: bool) -> anyhow::Result<AppConfig> {
+        let a = &self.app;
+        let (app_id, master_key) = match (&a.app_id, &a.master_key) {
+            (Some(id), Some(key)) => (id.clone(), key.clone()),
+            _ if generate => generated_keys(a, &self.stack.data_dir)?,
+            _ => bail!("--appId and --masterKey are required"),
         };
         let mut app = AppConfig::new(&app_id, &master_key);
-        app.rest_api_key = self.rest_api_key.clone();
-        app.javascript_key = self.javascript_key.clone();
-        app.client_key = self.client_key.clone();
-        app.dot_net_key = self.dot_net_key.clone();
-        app.mount_path = self.mount_path.clone();
-        app.max_body_bytes = parse_size(&self.max_upload_size)?;
-        app.max_limit = self.max_limit;
-        app.allow_client_class_creation = self.allow_client_class_creation;
-        app.max_batch = self.max_batch_size;
-        app.projection_timeout = Duration::from_millis(self.projection_timeout_ms);
+        app.rest_api_key = a.rest_api_key.clone();
+        app.javascript_key = a.javascript_key.clone();
+        app.client_key = a.client_key.clone();
+        app.dot_net_key = a.dot_net_key.clone();
+        app.mount_path = a.mount_path.clone();
+        app.max_body_bytes = parse_size(&a.max_upload_size)?;
+        app.max_limit = a.max_limit;
+        app.allow_client_class_creation = a.allow_client_class_creation;
+        app.max_batch = a.max_batch_size;
+        app.projection_timeout = Duration::from_millis(a.projection_timeout_ms);
         Ok(app)
+    }
+}
+
+impl StackArgs {
+    pub fn kafka(&self) -> anyhow::Result<Option<events::KafkaConfig>> {
+        let Some(brokers) = &self.kafka_brokers else {
+            return Ok(None);
+        };
+        let options = self
+            .kafka_options
+            .iter()
+            .map(|o| {
+                o.split_once('=')
+                    .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                    .with_context(|| format!("--kafkaOption wants key=value, got {o}"))
+            })
+            .collect::<anyhow::Result<_>>()?;
+        Ok(Some(events::KafkaConfig {
+            brokers: brokers.clone(),
+            topic: self.kafka_topic.clone(),
+            partitions: self.kafka_partitions,
+            replication: self.kafka_replication,
+            options,
+        }))
     }
 }
 

@@ -16,17 +16,55 @@ pub const REST_KEY: &str = "test-rest";
 pub const JS_KEY: &str = "test-js";
 
 pub struct TestServer {
-    child: Option<Child>,
+    children: Vec<Child>,
+    /// The port of the process that serves the whole API.
     pub port: u16,
+    /// The port of a query-api process (distributed stack), else the same as `port`.
+    pub query_port: u16,
     pub data_dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
     extra_args: Vec<String>,
+    /// Distributed stack: the read-model schema and topic that isolate this server.
+    namespace: String,
     pub http: reqwest::Client,
 }
 
 fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
     l.local_addr().expect("local addr").port()
+}
+
+/// Which stack the suite runs against: `embedded` (default) or `distributed`.
+pub fn stack() -> String {
+    std::env::var("CHRONICLE_TEST_STACK").unwrap_or_else(|_| "embedded".into())
+}
+
+pub fn distributed() -> bool {
+    stack() == "distributed"
+}
+
+fn required_env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| {
+        panic!("{name} must be set for the distributed stack (scripts/test sets it)")
+    })
+}
+
+/// Options that put a process on this server's PostgreSQL schema and Kafka topic.
+pub fn distributed_args(namespace: &str, schema: &str) -> Vec<String> {
+    vec![
+        "--databaseURI".into(),
+        required_env("CHRONICLE_TEST_DATABASE_URL"),
+        "--readModelSchema".into(),
+        schema.into(),
+        "--kafkaBrokers".into(),
+        required_env("CHRONICLE_TEST_KAFKA_BROKERS"),
+        "--kafkaTopic".into(),
+        namespace.into(),
+        "--kafkaPartitions".into(),
+        "3".into(),
+        "--databasePoolSize".into(),
+        "4".into(),
+    ]
 }
 
 impl TestServer {
@@ -39,29 +77,40 @@ impl TestServer {
     pub async fn start_with(extra: &[&str]) -> TestServer {
         let tmp = tempfile::tempdir().expect("temp dir");
         let data_dir = tmp.path().to_path_buf();
+        let namespace = format!("t_{}", uuid_like());
         let mut s = TestServer {
-            child: None,
+            children: Vec::new(),
             port: 0,
+            query_port: 0,
             data_dir,
             _tmp: Some(tmp),
             extra_args: extra.iter().map(|s| s.to_string()).collect(),
+            namespace,
             http: reqwest::Client::new(),
         };
         s.launch().await;
         s
     }
 
-    /// (Re)starts the process on the same data directory.
-    pub async fn launch(&mut self) {
-        self.port = free_port();
-        let child = Command::new(env!("CARGO_BIN_EXE_chronicle"))
-            .arg("serve")
-            .args(["--host", "127.0.0.1", "--port", &self.port.to_string()])
-            .args(["--appId", APP_ID, "--masterKey", MASTER_KEY])
-            .args(["--restAPIKey", REST_KEY, "--javascriptKey", JS_KEY])
-            .arg("--dataDir")
-            .arg(&self.data_dir)
-            .args(&self.extra_args)
+    pub fn namespace(&self) -> &str {
+        &self.namespace
+    }
+
+    fn spawn(&mut self, sub: &str, port: u16, app_args: bool) {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_chronicle"));
+        cmd.arg(sub)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()]);
+        if app_args {
+            cmd.args(["--appId", APP_ID, "--masterKey", MASTER_KEY])
+                .args(["--restAPIKey", REST_KEY, "--javascriptKey", JS_KEY])
+                .args(&self.extra_args);
+        }
+        if distributed() {
+            cmd.args(distributed_args(&self.namespace, &self.namespace));
+        } else {
+            cmd.arg("--dataDir").arg(&self.data_dir);
+        }
+        let child = cmd
             .env(
                 "RUST_LOG",
                 std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
@@ -70,23 +119,39 @@ impl TestServer {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn chronicle");
-        self.child = Some(child);
-        self.wait_healthy().await;
+        self.children.push(child);
     }
 
-    async fn wait_healthy(&mut self) {
+    /// (Re)starts the processes on the same data: one `serve` when embedded; a projector, a
+    /// command-api and a query-api when distributed.
+    pub async fn launch(&mut self) {
+        self.port = free_port();
+        if distributed() {
+            self.query_port = free_port();
+            let projector_port = free_port();
+            self.spawn("projector", projector_port, false);
+            self.spawn("command-api", self.port, true);
+            self.spawn("query-api", self.query_port, true);
+            self.wait_healthy(projector_port).await;
+            self.wait_healthy(self.query_port).await;
+        } else {
+            self.query_port = self.port;
+            self.spawn("serve", self.port, true);
+        }
+        self.wait_healthy(self.port).await;
+    }
+
+    async fn wait_healthy(&mut self, port: u16) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!("chronicle exited during start: {status}");
+            for c in &mut self.children {
+                if let Ok(Some(status)) = c.try_wait() {
+                    panic!("chronicle exited during start: {status}");
+                }
             }
             if let Ok(r) = self
                 .http
-                .get(format!("http://127.0.0.1:{}/health", self.port))
+                .get(format!("http://127.0.0.1:{port}/health"))
                 .send()
                 .await
             {
@@ -104,31 +169,35 @@ impl TestServer {
 
     /// SIGKILL: no chance to flush or clean up.
     pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
+        for mut c in self.children.drain(..) {
             let _ = c.kill();
             let _ = c.wait();
         }
     }
 
-    /// SIGTERM, and the exit status once it has stopped.
-    pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let mut c = self.child.take().expect("server running");
-        let pid = c.id().to_string();
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .expect("send SIGTERM");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = c.try_wait().expect("wait") {
-                return status;
+    /// SIGTERM to every process; true if all exited successfully.
+    pub fn terminate(&mut self) -> bool {
+        let mut ok = true;
+        for mut c in self.children.drain(..) {
+            let pid = c.id().to_string();
+            Command::new("kill")
+                .args(["-TERM", &pid])
+                .status()
+                .expect("send SIGTERM");
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                if let Some(status) = c.try_wait().expect("wait") {
+                    ok &= status.success();
+                    break;
+                }
+                assert!(
+                    Instant::now() < deadline,
+                    "chronicle did not stop on SIGTERM"
+                );
+                std::thread::sleep(Duration::from_millis(20));
             }
-            assert!(
-                Instant::now() < deadline,
-                "chronicle did not stop on SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
         }
+        ok
     }
 
     pub fn data_dir(&self) -> &Path {
@@ -199,4 +268,20 @@ pub async fn send(rb: reqwest::RequestBuilder) -> (u16, Value) {
     let status = res.status().as_u16();
     let text = res.text().await.expect("body");
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// A random lowercase name part (schemas and topics accept it).
+pub fn uuid_like() -> String {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let t = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos())
+        .unwrap_or(0);
+    format!(
+        "{:x}{:x}{:x}",
+        std::process::id(),
+        t & 0xffff_ffff,
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }

@@ -6,6 +6,8 @@ pub enum LogError {
     Storage(#[from] sqlx::Error),
     #[error("event could not be encoded or decoded: {0}")]
     Codec(#[from] serde_json::Error),
+    #[error("Kafka: {0}")]
+    Kafka(String),
     #[error("the event log is shut down")]
     Closed,
 }

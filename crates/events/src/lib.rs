@@ -3,6 +3,7 @@
 
 mod envelope;
 mod error;
+mod kafka;
 mod log;
 mod sqlite;
 
@@ -10,5 +11,6 @@ pub use envelope::{
     Actor, Event, EventKind, Origin, Payload, StoredEvent, Write, WriteKind, ENVELOPE_VERSION,
 };
 pub use error::LogError;
+pub use kafka::{KafkaConfig, KafkaLog};
 pub use log::{EventLog, PartitionReader};
 pub use sqlite::SqliteLog;

@@ -195,6 +195,18 @@ impl ClassSchema {
         }
     }
 
+    /// Reads back what `to_json` wrote (fields only; unknown types are skipped).
+    pub fn from_json(v: &Value) -> Option<ClassSchema> {
+        let class_name = v.get("className")?.as_str()?.to_string();
+        let fields = v
+            .get("fields")?
+            .as_object()?
+            .iter()
+            .filter_map(|(k, t)| Some((k.clone(), FieldType::from_json(t)?)))
+            .collect();
+        Some(ClassSchema { class_name, fields })
+    }
+
     /// The schema API's JSON for this class.
     pub fn to_json(&self) -> Value {
         let fields: Map = self
@@ -244,6 +256,13 @@ mod tests {
             111
         );
         assert!(!s.check_field("loc", &FieldType::GeoPoint).unwrap());
+    }
+
+    #[test]
+    fn schema_json_round_trip() {
+        let mut s = ClassSchema::new("_Role");
+        s.fields.insert("score".into(), FieldType::Number);
+        assert_eq!(ClassSchema::from_json(&s.to_json()), Some(s));
     }
 
     #[test]

@@ -164,7 +164,8 @@ pub async fn fold_batch(
 ) -> Result<Commit, StoreError> {
     let mut committed = Layer::default();
     let mut outcomes = Vec::with_capacity(batch.len());
-    let mut position = store.position(partition).await?;
+    let since = store.position(partition).await?;
+    let mut position = since;
     for stored in batch {
         let event = &stored.event;
         let span = tracing::trace_span!(
@@ -202,6 +203,7 @@ pub async fn fold_batch(
     }
     Ok(Commit {
         partition,
+        since,
         position,
         changes: committed.changes,
         outcomes,

@@ -48,6 +48,14 @@ impl Projector {
     /// Folds every event already in the partition, reporting progress; returns the position
     /// reached.
     pub async fn catch_up(&mut self) -> Result<u64, ProjectorError> {
+        self.catch_up_with(|_, _| {}).await
+    }
+
+    /// `catch_up`, calling `progress(position, target)` after every batch.
+    pub async fn catch_up_with(
+        &mut self,
+        mut progress: impl FnMut(u64, u64) + Send,
+    ) -> Result<u64, ProjectorError> {
         let partition = self.reader.partition();
         let target = self.reader.end().await?;
         let start = Instant::now();
@@ -57,6 +65,7 @@ impl Projector {
         while position < target {
             let batch = self.reader.next_batch(position + 1, BATCH).await?;
             position = self.apply(batch).await?;
+            progress(position, target);
             if reported.elapsed().as_secs() >= 2 {
                 reported = Instant::now();
                 let done = (position - first) as f64 / (target - first).max(1) as f64;

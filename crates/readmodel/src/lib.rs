@@ -4,6 +4,7 @@
 
 mod memory;
 mod outcomes;
+pub mod postgres;
 
 use async_trait::async_trait;
 use model::outcome::Outcome;
@@ -19,6 +20,14 @@ pub use outcomes::Outcomes;
 pub enum StoreError {
     #[error("read model unavailable: {0}")]
     Unavailable(String),
+    #[error("read model database error: {0}")]
+    Database(#[from] sqlx::Error),
+    #[error("partition {partition} is at {found}, not at {expected}: another projector moved it")]
+    Moved {
+        partition: u32,
+        expected: u64,
+        found: u64,
+    },
 }
 
 /// Reads, for the query side and for the projector's view of current state.
@@ -90,6 +99,9 @@ impl Change {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Commit {
     pub partition: u32,
+    /// The partition's position before these events: a store that has moved past it since
+    /// (another projector got there first) refuses the commit.
+    pub since: u64,
     pub position: u64,
     pub changes: Vec<Change>,
     pub outcomes: Vec<(Uuid, Outcome)>,

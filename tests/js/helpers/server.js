@@ -71,6 +71,21 @@ async function startOnce() {
     '--restAPIKey', cfg.restAPIKey,
     '--dataDir', dataDir,
   ];
+  if (process.env.CHRONICLE_TEST_STACK === 'distributed') {
+    // The same process on PostgreSQL and Kafka, isolated by its own schema and topic.
+    for (const name of ['CHRONICLE_TEST_DATABASE_URL', 'CHRONICLE_TEST_KAFKA_BROKERS']) {
+      if (!process.env[name]) throw new Error(`${name} must be set for the distributed stack`);
+    }
+    const ns = `t_js_${process.pid}_${Date.now().toString(36)}_${Math.floor(Math.random() * 1e6)}`;
+    args.push(
+      '--databaseURI', process.env.CHRONICLE_TEST_DATABASE_URL,
+      '--readModelSchema', ns,
+      '--kafkaBrokers', process.env.CHRONICLE_TEST_KAFKA_BROKERS,
+      '--kafkaTopic', ns,
+      '--kafkaPartitions', '3',
+      '--databasePoolSize', '4',
+    );
+  }
   const child = spawn(bin, args, { env: process.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

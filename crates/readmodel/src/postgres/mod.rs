@@ -1,0 +1,556 @@
+//! The PostgreSQL read model of the distributed stack.
+//!
+//! Layout (all names derived from `root`, `chronicle` by default):
+//! - `"<root>".positions(partition, position)`: how far each log partition is folded;
+//! - `"<root>".outcomes(event_id, partition, position, outcome)`: the projector's decision per
+//!   event, also sent with `NOTIFY "<root>_outcomes"` so waiting command-api processes learn it;
+//! - one schema per app, `"<root>_<first 16 hex digits of sha256(app id)>"`, holding `_schema(class, schema)`,
+//!   `_join(class, field, owner, target)` (relations) and one table per class:
+//!   `(object_id PK, created_at, updated_at, data jsonb, _rperm text[], _wperm text[])` with
+//!   btree indexes on the timestamps and GIN indexes on `data` (jsonb_path_ops) and `_rperm`.
+//!
+//! The projector's commit is one transaction: changes, outcomes and the partition's position.
+
+mod listen;
+mod sql;
+
+use std::collections::HashMap;
+
+use async_trait::async_trait;
+use model::query::Query;
+use model::{ClassSchema, Object};
+use serde_json::Value;
+use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::{Postgres, QueryBuilder};
+
+use crate::{Change, Commit, ProjectionStore, ReadStore, StoreError};
+
+pub use listen::spawn_outcome_listener;
+
+/// Quotes an identifier. Class names are validated before they get here; quoting keeps even a
+/// hostile name inert.
+fn ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// Whether an error means "the schema or table does not exist (yet)".
+fn is_missing(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("42P01") | Some("3F000")))
+}
+
+pub struct PgStore {
+    pool: PgPool,
+    root: String,
+    /// Apps and classes whose tables this process has seen committed: DDL is skipped for them.
+    known: dashmap::DashSet<String>,
+}
+
+/// `_rperm`/`_wperm` from a REST ACL: who may read, who may write (`None`: no ACL, public).
+fn permissions(data: &model::Map) -> (Option<Vec<String>>, Option<Vec<String>>) {
+    let Some(acl) = data.get("ACL").and_then(Value::as_object) else {
+        return (None, None);
+    };
+    let with = |perm: &str| {
+        acl.iter()
+            .filter(|(_, p)| p.get(perm) == Some(&Value::Bool(true)))
+            .map(|(who, _)| who.clone())
+            .collect::<Vec<_>>()
+    };
+    (Some(with("read")), Some(with("write")))
+}
+
+impl PgStore {
+    /// Connects and creates the root tables if needed. `root` must be a plain lowercase name.
+    pub async fn connect(
+        url: &str,
+        root: &str,
+        max_connections: u32,
+    ) -> Result<PgStore, StoreError> {
+        if root.is_empty()
+            || root.len() > 40
+            || !root
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        {
+            return Err(StoreError::Unavailable(format!(
+                "invalid read model schema name {root:?}"
+            )));
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .connect(url)
+            .await?;
+        let store = PgStore {
+            pool,
+            root: root.to_string(),
+            known: Default::default(),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    pub fn root(&self) -> &str {
+        &self.root
+    }
+
+    /// The NOTIFY channel outcomes are announced on.
+    pub fn outcome_channel(&self) -> String {
+        format!("{}_outcomes", self.root)
+    }
+
+    async fn migrate(&self) -> Result<(), StoreError> {
+        let r = ident(&self.root);
+        let mut tx = self.pool.begin().await?;
+        // Several processes may start at once; one migrates at a time.
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtext('chronicle.migrate'))")
+            .execute(&mut *tx)
+            .await?;
+        for stmt in [
+            format!("CREATE SCHEMA IF NOT EXISTS {r}"),
+            format!("CREATE TABLE IF NOT EXISTS {r}.positions (partition int PRIMARY KEY, position bigint NOT NULL)"),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {r}.outcomes (event_id uuid PRIMARY KEY, partition int NOT NULL, \
+                 position bigint NOT NULL, outcome jsonb NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now())"
+            ),
+        ] {
+            sqlx::query(&stmt).execute(&mut *tx).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// The schema holding an app's classes; derived from the app id, so every process agrees
+    /// without coordination.
+    fn app_schema(&self, app: &str) -> String {
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(app.as_bytes());
+        let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        format!("{}_{hex}", self.root)
+    }
+
+    fn table(&self, app: &str, class: &str) -> String {
+        format!("{}.{}", ident(&self.app_schema(app)), ident(class))
+    }
+
+    /// Removes everything this store wrote (for tests and abandoned replays).
+    pub async fn drop_all(&self) -> Result<(), StoreError> {
+        let schemas: Vec<String> = sqlx::query_scalar(
+            "SELECT nspname::text FROM pg_namespace WHERE nspname = $1 OR nspname LIKE $1 || '\\_%'",
+        )
+        .bind(&self.root)
+        .fetch_all(&self.pool)
+        .await?;
+        for s in schemas {
+            sqlx::query(&format!("DROP SCHEMA IF EXISTS {} CASCADE", ident(&s)))
+                .execute(&self.pool)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn ensure_app(&self, tx: &mut sqlx::PgConnection, app: &str) -> Result<(), StoreError> {
+        if self.known.contains(app) {
+            return Ok(());
+        }
+        let s = ident(&self.app_schema(app));
+        for stmt in [
+            format!("CREATE SCHEMA IF NOT EXISTS {s}"),
+            format!("CREATE TABLE IF NOT EXISTS {s}._schema (class text PRIMARY KEY, schema jsonb NOT NULL)"),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {s}._join (class text NOT NULL, field text NOT NULL, owner text NOT NULL, \
+                 target text NOT NULL, PRIMARY KEY (class, field, owner, target))"
+            ),
+        ] {
+            sqlx::query(&stmt).execute(&mut *tx).await?;
+        }
+        Ok(())
+    }
+
+    async fn ensure_class(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        app: &str,
+        class: &str,
+    ) -> Result<(), StoreError> {
+        if self.known.contains(&format!("{app}/{class}")) {
+            return Ok(());
+        }
+        let t = self.table(app, class);
+        let idx = |suffix: &str| ident(&format!("{class}_{suffix}"));
+        for stmt in [
+            format!(
+                "CREATE TABLE IF NOT EXISTS {t} (object_id text PRIMARY KEY, created_at text NOT NULL, \
+                 updated_at text NOT NULL, data jsonb NOT NULL, _rperm text[], _wperm text[])"
+            ),
+            format!("CREATE INDEX IF NOT EXISTS {} ON {t} (created_at)", idx("created_at")),
+            format!("CREATE INDEX IF NOT EXISTS {} ON {t} (updated_at)", idx("updated_at")),
+            format!("CREATE INDEX IF NOT EXISTS {} ON {t} USING gin (data jsonb_path_ops)", idx("data")),
+            format!("CREATE INDEX IF NOT EXISTS {} ON {t} USING gin (_rperm)", idx("rperm")),
+        ] {
+            sqlx::query(&stmt).execute(&mut *tx).await?;
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ReadStore for PgStore {
+    async fn schema(&self, app: &str, class: &str) -> Result<Option<ClassSchema>, StoreError> {
+        let sql = format!(
+            "SELECT schema FROM {}._schema WHERE class = $1",
+            ident(&self.app_schema(app))
+        );
+        match sqlx::query_scalar::<_, Value>(&sql)
+            .bind(class)
+            .fetch_optional(&self.pool)
+            .await
+        {
+            Ok(v) => Ok(v.as_ref().and_then(ClassSchema::from_json)),
+            Err(e) if is_missing(&e) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn get(
+        &self,
+        app: &str,
+        class: &str,
+        object_id: &str,
+    ) -> Result<Option<Object>, StoreError> {
+        let sql = format!(
+            "SELECT data FROM {} WHERE object_id = $1",
+            self.table(app, class)
+        );
+        match sqlx::query_scalar::<_, Value>(&sql)
+            .bind(object_id)
+            .fetch_optional(&self.pool)
+            .await
+        {
+            Ok(v) => Ok(v.and_then(|v| match v {
+                Value::Object(fields) => Some(Object { fields }),
+                _ => None,
+            })),
+            Err(e) if is_missing(&e) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn find(&self, app: &str, class: &str, query: &Query) -> Result<Vec<Object>, StoreError> {
+        let mut qb: QueryBuilder<'_, Postgres> = QueryBuilder::new(format!(
+            "SELECT data FROM {} WHERE ",
+            self.table(app, class)
+        ));
+        sql::push_filter(&mut qb, &query.filter);
+        sql::push_order(&mut qb, &query.order);
+        sql::push_page(&mut qb, query);
+        match qb.build_query_scalar::<Value>().fetch_all(&self.pool).await {
+            Ok(rows) => Ok(rows
+                .into_iter()
+                .filter_map(|v| match v {
+                    Value::Object(fields) => Some(Object { fields }),
+                    _ => None,
+                })
+                .collect()),
+            Err(e) if is_missing(&e) => Ok(vec![]),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn count(&self, app: &str, class: &str, query: &Query) -> Result<u64, StoreError> {
+        let mut qb: QueryBuilder<'_, Postgres> = QueryBuilder::new(format!(
+            "SELECT count(*) FROM {} WHERE ",
+            self.table(app, class)
+        ));
+        sql::push_filter(&mut qb, &query.filter);
+        match qb.build_query_scalar::<i64>().fetch_one(&self.pool).await {
+            Ok(n) => Ok(n as u64),
+            Err(e) if is_missing(&e) => Ok(0),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn related(
+        &self,
+        app: &str,
+        class: &str,
+        field: &str,
+        owner: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        let sql = format!(
+            "SELECT target FROM {}._join WHERE class = $1 AND field = $2 AND owner = $3 ORDER BY target",
+            ident(&self.app_schema(app))
+        );
+        match sqlx::query_scalar(&sql)
+            .bind(class)
+            .bind(field)
+            .bind(owner)
+            .fetch_all(&self.pool)
+            .await
+        {
+            Ok(v) => Ok(v),
+            Err(e) if is_missing(&e) => Ok(vec![]),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn position(&self, partition: u32) -> Result<u64, StoreError> {
+        let sql = format!(
+            "SELECT position FROM {}.positions WHERE partition = $1",
+            ident(&self.root)
+        );
+        let p: Option<i64> = sqlx::query_scalar(&sql)
+            .bind(partition as i32)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(p.unwrap_or(0) as u64)
+    }
+}
+
+/// The net effect of a commit's changes: the final state of each object and schema (the fold
+/// already resolved their order), and relation changes in order.
+#[derive(Default)]
+struct Net {
+    schemas: Vec<(String, ClassSchema)>,
+    objects: Vec<((String, String, String), Option<Object>)>,
+    relations: Vec<Change>,
+}
+
+fn net_effect(changes: Vec<Change>) -> Net {
+    let mut net = Net::default();
+    let mut schema_at: HashMap<(String, String), usize> = HashMap::new();
+    let mut object_at: HashMap<(String, String, String), usize> = HashMap::new();
+    for change in changes {
+        match change {
+            Change::PutSchema { app, schema } => {
+                let key = (app.clone(), schema.class_name.clone());
+                match schema_at.get(&key) {
+                    Some(&i) => net.schemas[i] = (app, schema),
+                    None => {
+                        schema_at.insert(key, net.schemas.len());
+                        net.schemas.push((app, schema));
+                    }
+                }
+            }
+            Change::PutObject { app, class, object } => {
+                let key = (app, class, object.object_id().to_string());
+                upsert(&mut net.objects, &mut object_at, key, Some(object));
+            }
+            Change::DeleteObject {
+                app,
+                class,
+                object_id,
+            } => {
+                upsert(
+                    &mut net.objects,
+                    &mut object_at,
+                    (app, class, object_id),
+                    None,
+                );
+            }
+            relation @ Change::Relation { .. } => net.relations.push(relation),
+        }
+    }
+    net
+}
+
+type ObjectKey = (String, String, String);
+
+fn upsert(
+    list: &mut Vec<(ObjectKey, Option<Object>)>,
+    at: &mut HashMap<ObjectKey, usize>,
+    key: ObjectKey,
+    v: Option<Object>,
+) {
+    match at.get(&key) {
+        Some(&i) => list[i].1 = v,
+        None => {
+            at.insert(key.clone(), list.len());
+            list.push((key, v));
+        }
+    }
+}
+
+#[async_trait]
+impl ProjectionStore for PgStore {
+    async fn commit(&self, commit: Commit) -> Result<(), StoreError> {
+        let r = ident(&self.root);
+        let mut tx = self.pool.begin().await?;
+        let found: Option<i64> = sqlx::query_scalar(&format!(
+            "SELECT position FROM {r}.positions WHERE partition = $1 FOR UPDATE"
+        ))
+        .bind(commit.partition as i32)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let found = found.unwrap_or(0) as u64;
+        if found != commit.since {
+            return Err(StoreError::Moved {
+                partition: commit.partition,
+                expected: commit.since,
+                found,
+            });
+        }
+        let net = net_effect(commit.changes);
+        let mut apps: Vec<&str> = net
+            .schemas
+            .iter()
+            .map(|(a, _)| a.as_str())
+            .chain(net.objects.iter().map(|((a, _, _), _)| a.as_str()))
+            .collect();
+        apps.sort();
+        apps.dedup();
+        for app in &apps {
+            self.ensure_app(&mut tx, app).await?;
+        }
+        let mut created: Vec<String> = apps.iter().map(|a| a.to_string()).collect();
+        for (app, schema) in &net.schemas {
+            self.ensure_class(&mut tx, app, &schema.class_name).await?;
+            created.push(format!("{app}/{}", schema.class_name));
+            sqlx::query(&format!(
+                "INSERT INTO {}._schema (class, schema) VALUES ($1, $2) \
+                 ON CONFLICT (class) DO UPDATE SET schema = EXCLUDED.schema",
+                ident(&self.app_schema(app))
+            ))
+            .bind(&schema.class_name)
+            .bind(schema.to_json())
+            .execute(&mut *tx)
+            .await?;
+        }
+        // Objects, grouped per class: one statement per class for the upserts.
+        let mut puts: HashMap<(String, String), Vec<Object>> = HashMap::new();
+        for ((app, class, id), state) in net.objects {
+            match state {
+                Some(object) => puts.entry((app, class)).or_default().push(object),
+                None => {
+                    sqlx::query(&format!(
+                        "DELETE FROM {} WHERE object_id = $1",
+                        self.table(&app, &class)
+                    ))
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(&format!(
+                        "DELETE FROM {}._join WHERE class = $1 AND owner = $2",
+                        ident(&self.app_schema(&app))
+                    ))
+                    .bind(&class)
+                    .bind(&id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        for ((app, class), objects) in puts {
+            let mut ids = Vec::with_capacity(objects.len());
+            let mut created = Vec::with_capacity(objects.len());
+            let mut updated = Vec::with_capacity(objects.len());
+            let mut rperm = Vec::with_capacity(objects.len());
+            let mut wperm = Vec::with_capacity(objects.len());
+            let mut data = Vec::with_capacity(objects.len());
+            for o in objects {
+                ids.push(o.object_id().to_string());
+                created.push(o.created_at().to_string());
+                updated.push(o.updated_at().to_string());
+                let (r, w) = permissions(&o.fields);
+                rperm.push(r.map(Value::from));
+                wperm.push(w.map(Value::from));
+                data.push(Value::Object(o.fields));
+            }
+            // text[][] cannot hold ragged rows, so permissions travel as JSON arrays.
+            sqlx::query(&format!(
+                "INSERT INTO {t} (object_id, created_at, updated_at, data, _rperm, _wperm) \
+                 SELECT i, c, u, d, \
+                   CASE WHEN r IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(r)) END, \
+                   CASE WHEN w IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(w)) END \
+                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[], $6::jsonb[]) AS x(i, c, u, d, r, w) \
+                 ON CONFLICT (object_id) DO UPDATE SET created_at = EXCLUDED.created_at, \
+                   updated_at = EXCLUDED.updated_at, data = EXCLUDED.data, \
+                   _rperm = EXCLUDED._rperm, _wperm = EXCLUDED._wperm",
+                t = self.table(&app, &class)
+            ))
+            .bind(&ids)
+            .bind(&created)
+            .bind(&updated)
+            .bind(&data)
+            .bind(&rperm)
+            .bind(&wperm)
+            .execute(&mut *tx)
+            .await?;
+        }
+        for change in net.relations {
+            if let Change::Relation {
+                app,
+                class,
+                owner,
+                delta,
+            } = change
+            {
+                let j = format!("{}._join", ident(&self.app_schema(&app)));
+                if !delta.add.is_empty() {
+                    sqlx::query(&format!(
+                        "INSERT INTO {j} (class, field, owner, target) SELECT $1, $2, $3, t FROM UNNEST($4::text[]) t \
+                         ON CONFLICT DO NOTHING"
+                    ))
+                    .bind(&class)
+                    .bind(&delta.field)
+                    .bind(&owner)
+                    .bind(&delta.add)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                if !delta.remove.is_empty() {
+                    sqlx::query(&format!(
+                        "DELETE FROM {j} WHERE class = $1 AND field = $2 AND owner = $3 AND target = ANY($4)"
+                    ))
+                    .bind(&class)
+                    .bind(&delta.field)
+                    .bind(&owner)
+                    .bind(&delta.remove)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+            }
+        }
+        if !commit.outcomes.is_empty() {
+            let ids: Vec<uuid::Uuid> = commit.outcomes.iter().map(|(id, _)| *id).collect();
+            let outcomes: Vec<Value> = commit
+                .outcomes
+                .iter()
+                .map(|(_, o)| serde_json::to_value(o).unwrap_or(Value::Null))
+                .collect();
+            sqlx::query(&format!(
+                "INSERT INTO {r}.outcomes (event_id, partition, position, outcome) \
+                 SELECT id, $3, $4, o FROM UNNEST($1::uuid[], $2::jsonb[]) AS x(id, o) ON CONFLICT DO NOTHING"
+            ))
+            .bind(&ids)
+            .bind(&outcomes)
+            .bind(commit.partition as i32)
+            .bind(commit.position as i64)
+            .execute(&mut *tx)
+            .await?;
+            // One notification per commit (payloads are small); listeners then fetch the
+            // outcomes of the events they wait for.
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(self.outcome_channel())
+                .bind(format!("{}:{}", commit.partition, commit.position))
+                .execute(&mut *tx)
+                .await?;
+        }
+        sqlx::query(&format!(
+            "INSERT INTO {r}.positions (partition, position) VALUES ($1, $2) \
+             ON CONFLICT (partition) DO UPDATE SET position = EXCLUDED.position"
+        ))
+        .bind(commit.partition as i32)
+        .bind(commit.position as i64)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        for name in created {
+            self.known.insert(name);
+        }
+        Ok(())
+    }
+}
