@@ -29,7 +29,7 @@ pub struct TestServer {
     pub http: reqwest::Client,
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
     l.local_addr().expect("local addr").port()
 }
@@ -92,11 +92,32 @@ impl TestServer {
         s
     }
 
+    /// A handle on processes started elsewhere, to talk to `port` (it stops nothing).
+    pub fn attach(port: u16) -> TestServer {
+        TestServer {
+            children: Vec::new(),
+            port,
+            query_port: port,
+            data_dir: PathBuf::new(),
+            _tmp: None,
+            extra_args: Vec::new(),
+            namespace: String::new(),
+            http: reqwest::Client::new(),
+        }
+    }
+
     pub fn namespace(&self) -> &str {
         &self.namespace
     }
 
     fn spawn(&mut self, sub: &str, port: u16, app_args: bool) {
+        let child = self.process(sub, port, app_args, &self.namespace.clone());
+        self.children.push(child);
+    }
+
+    /// Starts one more process on this server's data (distributed: `schema` picks the read
+    /// model); the caller owns it.
+    pub fn process(&self, sub: &str, port: u16, app_args: bool, schema: &str) -> Child {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_chronicle"));
         cmd.arg(sub)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()]);
@@ -106,20 +127,36 @@ impl TestServer {
                 .args(&self.extra_args);
         }
         if distributed() {
-            cmd.args(distributed_args(&self.namespace, &self.namespace));
+            cmd.args(distributed_args(&self.namespace, schema));
         } else {
             cmd.arg("--dataDir").arg(&self.data_dir);
         }
-        let child = cmd
-            .env(
-                "RUST_LOG",
-                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
-            )
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("spawn chronicle");
-        self.children.push(child);
+        cmd.env(
+            "RUST_LOG",
+            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn chronicle")
+    }
+
+    /// Distributed: SIGKILL one of the processes (0 projector, 1 command-api, 2 query-api).
+    pub fn kill_process(&mut self, index: usize) {
+        let c = &mut self.children[index];
+        let _ = c.kill();
+        let _ = c.wait();
+    }
+
+    /// Distributed: starts process `index` again, in place.
+    pub async fn restart_process(&mut self, index: usize) {
+        let (sub, port, app) = match index {
+            0 => ("projector", free_port(), false),
+            1 => ("command-api", self.port, true),
+            _ => ("query-api", self.query_port, true),
+        };
+        self.children[index] = self.process(sub, port, app, &self.namespace.clone());
+        self.wait_healthy(port).await;
     }
 
     /// (Re)starts the processes on the same data: one `serve` when embedded; a projector, a
@@ -141,7 +178,7 @@ impl TestServer {
         self.wait_healthy(self.port).await;
     }
 
-    async fn wait_healthy(&mut self, port: u16) {
+    pub async fn wait_healthy(&mut self, port: u16) {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             for c in &mut self.children {

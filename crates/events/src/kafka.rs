@@ -217,7 +217,7 @@ impl PartitionReader for KafkaReader {
             let msg = if batch.is_empty() {
                 self.consumer.recv().await?
             } else {
-                match tokio::time::timeout(Duration::from_millis(1), self.consumer.recv()).await {
+                match tokio::time::timeout(Duration::ZERO, self.consumer.recv()).await {
                     Ok(m) => m?,
                     Err(_) => break,
                 }

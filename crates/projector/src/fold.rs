@@ -31,6 +31,9 @@ impl Layer {
 
 struct View<'a> {
     store: &'a dyn ReadStore,
+    /// Objects the batch touches, as the store had them before it: fetched in one query per
+    /// class instead of one per event.
+    before: &'a HashMap<ObjectKey, Option<Object>>,
     committed: &'a Layer,
     scratch: Layer,
 }
@@ -43,7 +46,10 @@ impl View<'_> {
                 return Ok(o.clone());
             }
         }
-        self.store.get(app, class, id).await
+        match self.before.get(&key) {
+            Some(o) => Ok(o.clone()),
+            None => self.store.get(app, class, id).await,
+        }
     }
 
     /// The class's schema, and whether the class exists yet.
@@ -156,6 +162,38 @@ impl View<'_> {
     }
 }
 
+/// The current state of every object the batch writes, in one read per class.
+async fn prefetch(
+    store: &dyn ReadStore,
+    batch: &[StoredEvent],
+) -> Result<HashMap<ObjectKey, Option<Object>>, StoreError> {
+    let mut wanted: HashMap<ClassKey, Vec<String>> = HashMap::new();
+    for stored in batch {
+        for w in stored.event.writes() {
+            wanted
+                .entry((stored.event.app.clone(), w.class))
+                .or_default()
+                .push(w.object_id);
+        }
+    }
+    let mut before = HashMap::new();
+    for ((app, class), mut ids) in wanted {
+        ids.sort();
+        ids.dedup();
+        let found = store.get_many(&app, &class, &ids).await?;
+        for id in ids {
+            before.insert((app.clone(), class.clone(), id), None);
+        }
+        for o in found {
+            before.insert(
+                (app.clone(), class.clone(), o.object_id().to_string()),
+                Some(o),
+            );
+        }
+    }
+    Ok(before)
+}
+
 /// Folds a run of events of one partition into one commit, with the outcome of each event.
 pub async fn fold_batch(
     store: &dyn ReadStore,
@@ -164,6 +202,7 @@ pub async fn fold_batch(
 ) -> Result<Commit, StoreError> {
     let mut committed = Layer::default();
     let mut outcomes = Vec::with_capacity(batch.len());
+    let before = prefetch(store, batch).await?;
     let since = store.position(partition).await?;
     let mut position = since;
     for stored in batch {
@@ -176,6 +215,7 @@ pub async fn fold_batch(
         let _enter = span.enter();
         let mut view = View {
             store,
+            before: &before,
             committed: &committed,
             scratch: Layer::default(),
         };

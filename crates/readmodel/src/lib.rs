@@ -40,6 +40,13 @@ pub trait ReadStore: Send + Sync + 'static {
         class: &str,
         object_id: &str,
     ) -> Result<Option<Object>, StoreError>;
+    /// The objects among `object_ids` that exist, in no particular order.
+    async fn get_many(
+        &self,
+        app: &str,
+        class: &str,
+        object_ids: &[String],
+    ) -> Result<Vec<Object>, StoreError>;
     /// Matching objects, ordered, with `skip` and `limit` applied.
     async fn find(&self, app: &str, class: &str, query: &Query) -> Result<Vec<Object>, StoreError>;
     /// How many objects match, ignoring `skip` and `limit`.

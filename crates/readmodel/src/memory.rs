@@ -119,6 +119,32 @@ impl ReadStore for MemoryStore {
         }))
     }
 
+    async fn get_many(
+        &self,
+        app: &str,
+        class: &str,
+        object_ids: &[String],
+    ) -> Result<Vec<Object>, StoreError> {
+        Ok(self
+            .app(app)
+            .map(|a| {
+                let data = a.read();
+                data.classes
+                    .get(class)
+                    .map(|c| {
+                        object_ids
+                            .iter()
+                            .filter_map(|id| c.objects.get(id))
+                            .map(|o| Object {
+                                fields: (**o).clone(),
+                            })
+                            .collect()
+                    })
+                    .unwrap_or_default()
+            })
+            .unwrap_or_default())
+    }
+
     async fn find(&self, app: &str, class: &str, query: &Query) -> Result<Vec<Object>, StoreError> {
         let mut found = self.matching(app, class, query);
         query.sort(&mut found);

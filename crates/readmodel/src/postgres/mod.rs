@@ -239,6 +239,33 @@ impl ReadStore for PgStore {
         }
     }
 
+    async fn get_many(
+        &self,
+        app: &str,
+        class: &str,
+        object_ids: &[String],
+    ) -> Result<Vec<Object>, StoreError> {
+        let sql = format!(
+            "SELECT data FROM {} WHERE object_id = ANY($1)",
+            self.table(app, class)
+        );
+        match sqlx::query_scalar::<_, Value>(&sql)
+            .bind(object_ids)
+            .fetch_all(&self.pool)
+            .await
+        {
+            Ok(rows) => Ok(rows
+                .into_iter()
+                .filter_map(|v| match v {
+                    Value::Object(fields) => Some(Object { fields }),
+                    _ => None,
+                })
+                .collect()),
+            Err(e) if is_missing(&e) => Ok(vec![]),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     async fn find(&self, app: &str, class: &str, query: &Query) -> Result<Vec<Object>, StoreError> {
         let mut qb: QueryBuilder<'_, Postgres> = QueryBuilder::new(format!(
             "SELECT data FROM {} WHERE ",
