@@ -216,6 +216,7 @@ async fn cluster_command_api_sigkill_mid_load() {
 async fn cluster_postgres_restart_mid_load() {
     let data = std::env::var("CHRONICLE_TEST_PG_DATA")
         .expect("CHRONICLE_TEST_PG_DATA (scripts/test sets it)");
+    let pg_ctl = std::env::var("CHRONICLE_TEST_PG_CTL").unwrap_or_else(|_| "pg_ctl".into());
     let (s, counter) = setup().await;
     let load = Load::start(&s, &[s.port], &counter, 8);
     tokio::time::sleep(Duration::from_millis(1200)).await;
@@ -223,7 +224,7 @@ async fn cluster_postgres_restart_mid_load() {
         .args([
             "postgres",
             "-c",
-            &format!("pg_ctl -D {data} -l {data}/restart.log restart -m fast -w -t 60"),
+            &format!("{pg_ctl} -D {data} -l {data}/restart.log restart -m fast -w -t 60"),
         ])
         .status()
         .expect("pg_ctl");

@@ -41,6 +41,14 @@ pub struct Applied {
 /// Keys no request may carry anywhere in its data (Parse Server's `requestKeywordDenylist`):
 /// they are how prototype-pollution and BSON-injection payloads are spelled.
 fn check_denylist(value: &Value) -> Result<(), ParseError> {
+    // NUL cannot be stored by every read model (PostgreSQL's jsonb refuses it), and a write
+    // one store refuses would block the log behind it: refuse it at the door, on every stack.
+    let nul = || ParseError::invalid_json("Strings and keys must not contain the NUL character");
+    match value {
+        Value::String(text) if text.contains('\0') => return Err(nul()),
+        Value::Object(map) if map.keys().any(|k| k.contains('\0')) => return Err(nul()),
+        _ => {}
+    }
     let prohibited = |entry: &str| {
         ParseError::invalid_key(format!("Prohibited keyword in request data: {entry}."))
     };
@@ -371,6 +379,20 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(e.code, 111);
+    }
+
+    #[test]
+    fn nul_characters_are_refused() {
+        for b in [
+            json!({"a": "x\u{0}y"}),
+            json!({"a": {"k\u{0}": 1}}),
+            json!({"a": ["\u{0}"]}),
+        ] {
+            assert_eq!(
+                parse_body(&body(b), WriteKind::Create).unwrap_err().code,
+                107
+            );
+        }
     }
 
     #[test]

@@ -1,0 +1,664 @@
+//! Differential test of the PostgreSQL query compiler: random objects in a real class table,
+//! random queries, and the SQL answer (ids in order, and count) must equal what `model::query`
+//! computes in memory over the same objects.
+//!
+//! Needs PostgreSQL at `CHRONICLE_TEST_DATABASE_URL`. `CHRONICLE_TEST_SEED` replays a run;
+//! `CHRONICLE_TEST_QUERIES` changes the number of queries.
+
+// The compiler module compiled into this test directly, so it needs no public path.
+#[path = "../src/postgres/sql.rs"]
+mod sql;
+
+use model::query::{Cond, Filter, Query, SortKey};
+use model::Map;
+use serde_json::{json, Value};
+use sqlx::postgres::PgPoolOptions;
+use sqlx::types::Json;
+use sqlx::{PgPool, Postgres, QueryBuilder, Row};
+use std::collections::HashMap;
+use std::sync::Arc;
+
+const OBJECTS: usize = 300;
+const QUERIES: usize = 2000;
+
+/// xorshift64*: small, seeded, good enough for test data.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x >> 12;
+        x ^= x << 25;
+        x ^= x >> 27;
+        self.0 = x;
+        x.wrapping_mul(0x2545_F491_4F6C_DD1D)
+    }
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n as u64) as usize
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.next() % 100 < percent
+    }
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+const STRINGS: &[&str] = &[
+    "", "a", "A", "b", "B", "ab", "aB", "Ab", "abc", "é", "É", "e", "E", "z", "Z", "ß", "ss",
+    "日本", "😀", "a b", "a\"b", "a\\b", "tab\tx", "\u{1}x", "\u{7f}", "a/b", "10", "2", "1.5",
+    "true", "null", "p1",
+];
+
+fn number(rng: &mut Rng) -> Value {
+    match rng.below(4) {
+        0 | 1 => json!(rng.below(9) as i64 - 4),
+        2 => json!(*rng.pick(&[
+            0.5,
+            -0.5,
+            1.5,
+            2.0,
+            1.0,
+            -2.0,
+            3.25,
+            123.456,
+            0.1,
+            0.0,
+            -0.0,
+            1e-7,
+            2.5e-6,
+            1e-5,
+            1.5e-5,
+            1e-6,
+            -1e-6,
+            123456789012345.6,
+            1e15,
+            1e300,
+            -2.5e-300,
+        ])),
+        _ => rng
+            .pick(&[
+                json!(10),
+                json!(100),
+                json!(-100),
+                json!(9_007_199_254_740_993_u64),
+                json!(9_007_199_254_740_992_u64),
+                json!(1e16),
+                json!(1e20),
+                json!(0.30000000000000004),
+                json!(18_446_744_073_709_551_615_u64),
+                json!(-9_223_372_036_854_775_808_i64),
+            ])
+            .clone(),
+    }
+}
+
+fn string(rng: &mut Rng) -> Value {
+    json!(*rng.pick(STRINGS))
+}
+
+fn date(rng: &mut Rng) -> Value {
+    json!({"__type": "Date", "iso": iso(rng)})
+}
+
+fn iso(rng: &mut Rng) -> String {
+    format!(
+        "2024-0{}-1{}T0{}:00:00.{:03}Z",
+        1 + rng.below(3),
+        rng.below(3),
+        rng.below(3),
+        rng.below(3) * 250
+    )
+}
+
+fn pointer(rng: &mut Rng) -> Value {
+    let class = *rng.pick(&["A", "B", "_User"]);
+    let id = *rng.pick(&["p1", "p2", "p10", "P1"]);
+    model::value::pointer(class, id)
+}
+
+fn typed(rng: &mut Rng) -> Value {
+    rng.pick(&[
+        json!({"__type": "GeoPoint", "latitude": 1.5, "longitude": -2.0}),
+        json!({"__type": "GeoPoint", "latitude": 1, "longitude": 2}),
+        json!({"__type": "File", "name": "a.txt", "url": "http://x/a.txt"}),
+        json!({"__type": "File", "name": "b.txt"}),
+        json!({"__type": "Bytes", "base64": "aGVsbG8="}),
+        json!({}),
+        // Not a normalised Date (no iso), but `compare` gives it a meaning: below any Date.
+        json!({"__type": "Date"}),
+    ])
+    .clone()
+}
+
+fn scalar(rng: &mut Rng) -> Value {
+    match rng.below(8) {
+        0 | 1 => number(rng),
+        2 | 3 => string(rng),
+        4 => json!(rng.chance(50)),
+        5 => Value::Null,
+        6 => pointer(rng),
+        _ => date(rng),
+    }
+}
+
+fn array(rng: &mut Rng, depth: usize) -> Value {
+    let n = rng.below(5);
+    Value::Array(
+        (0..n)
+            .map(|_| match rng.below(10) {
+                0 if depth > 0 => array(rng, depth - 1),
+                1 if depth > 0 => object(rng, depth - 1),
+                2 => typed(rng),
+                _ => scalar(rng),
+            })
+            .collect(),
+    )
+}
+
+fn object(rng: &mut Rng, depth: usize) -> Value {
+    let mut m = Map::new();
+    for key in ["x", "y", "z", "long_key", "q\"k"] {
+        if rng.chance(50) {
+            let v = if depth > 0 && rng.chance(30) {
+                object(rng, depth - 1)
+            } else {
+                any(rng, 0)
+            };
+            m.insert(key.to_string(), v);
+        }
+    }
+    Value::Object(m)
+}
+
+fn any(rng: &mut Rng, depth: usize) -> Value {
+    match rng.below(10) {
+        0 if depth > 0 => array(rng, depth - 1),
+        1 if depth > 0 => object(rng, depth - 1),
+        2 => typed(rng),
+        _ => scalar(rng),
+    }
+}
+
+/// A typical value for a field, or now and then anything else.
+fn field_value(rng: &mut Rng, field: &str) -> Value {
+    if rng.chance(12) {
+        return any(rng, 2);
+    }
+    match field {
+        "n" => number(rng),
+        "s" => string(rng),
+        "b" => json!(rng.chance(50)),
+        "d" => date(rng),
+        "p" => pointer(rng),
+        "arr" => array(rng, 1),
+        "o" => match rng.below(8) {
+            0 => json!([{"x": 1}, {"x": "a"}]),
+            1 => string(rng),
+            _ => object(rng, 2),
+        },
+        _ => any(rng, 2),
+    }
+}
+
+const FIELDS: &[&str] = &["n", "s", "b", "d", "p", "arr", "o", "m"];
+
+fn make_object(rng: &mut Rng, i: usize) -> Map {
+    let mut m = Map::new();
+    let alphabet = b"abcAB01_";
+    let id: String = (0..4)
+        .map(|_| *rng.pick(alphabet) as char)
+        .chain(format!("{i}").chars())
+        .collect();
+    let created = iso(rng);
+    let updated = if rng.chance(50) {
+        created.clone()
+    } else {
+        iso(rng)
+    };
+    m.insert("objectId".into(), json!(id));
+    m.insert("createdAt".into(), json!(created));
+    m.insert("updatedAt".into(), json!(updated));
+    m.insert("ACL".into(), json!({"*": {"read": true}}));
+    for f in FIELDS {
+        match rng.below(100) {
+            0..=14 => {}
+            15..=22 => {
+                m.insert(f.to_string(), Value::Null);
+            }
+            _ => {
+                let v = field_value(rng, f);
+                m.insert(f.to_string(), v);
+            }
+        }
+    }
+    m
+}
+
+const PATHS: &[&str] = &[
+    "n",
+    "s",
+    "b",
+    "d",
+    "p",
+    "arr",
+    "o",
+    "o.x",
+    "o.y",
+    "o.y.z",
+    "o.x.y",
+    "o.long_key",
+    "m",
+    "m.x",
+    "createdAt",
+    "updatedAt",
+    "objectId",
+    "nope",
+    "arr.0",
+    "s.x",
+];
+
+/// A query value for a path: usually one of the kind stored there, sometimes anything.
+/// What the objects hold, to draw query values from.
+struct Stored {
+    ids: Vec<String>,
+    /// The values found at each of `PATHS` (as `field_value` in model::query sees them).
+    at: HashMap<&'static str, Vec<Value>>,
+}
+
+impl Stored {
+    fn new(objects: &[Map]) -> Stored {
+        let ids = objects
+            .iter()
+            .map(|o| o["objectId"].as_str().unwrap_or_default().to_string())
+            .collect();
+        let mut at = HashMap::new();
+        for path in PATHS {
+            let found = objects
+                .iter()
+                .filter_map(|o| {
+                    let mut parts = path.split('.');
+                    let mut cur = o.get(parts.next()?)?;
+                    for p in parts {
+                        cur = cur.get(p)?;
+                    }
+                    Some(match (*path, cur) {
+                        ("createdAt" | "updatedAt", Value::String(s)) => {
+                            json!({"__type": "Date", "iso": s})
+                        }
+                        _ => cur.clone(),
+                    })
+                })
+                .collect();
+            at.insert(*path, found);
+        }
+        Stored { ids, at }
+    }
+}
+
+/// `v` with integral numbers switched between integer and float form (`2` <-> `2.0`), which
+/// serde_json's `==` tells apart inside arrays and objects.
+fn flip_numbers(rng: &mut Rng, v: &Value) -> Value {
+    match v {
+        Value::Number(n) if rng.chance(50) => match (n.as_i64(), n.as_f64()) {
+            (Some(i), _) if i.unsigned_abs() < 1 << 53 => json!(i as f64),
+            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9e15 => json!(f as i64),
+            _ => v.clone(),
+        },
+        Value::Array(items) => Value::Array(items.iter().map(|i| flip_numbers(rng, i)).collect()),
+        Value::Object(m) => Value::Object(
+            m.iter()
+                .map(|(k, i)| (k.clone(), flip_numbers(rng, i)))
+                .collect(),
+        ),
+        _ => v.clone(),
+    }
+}
+
+fn query_value(rng: &mut Rng, path: &str, st: &Stored) -> Value {
+    if rng.chance(40) {
+        if let Some(v) = st
+            .at
+            .get(path)
+            .filter(|vs| !vs.is_empty())
+            .map(|vs| rng.pick(vs).clone())
+        {
+            // Plain objects are not valid query values; pointers, Dates and arrays are.
+            let plain = v
+                .as_object()
+                .is_some_and(|m| !m.is_empty() && !m.contains_key("__type"));
+            if !plain {
+                return if rng.chance(30) {
+                    flip_numbers(rng, &v)
+                } else {
+                    v
+                };
+            }
+        }
+    }
+    if rng.chance(15) {
+        return match rng.below(4) {
+            0 => array(rng, 1),
+            _ => scalar(rng),
+        };
+    }
+    match path {
+        "createdAt" | "updatedAt" => match rng.below(6) {
+            0 => json!(iso(rng)), // a bare string: no Date equals it
+            1 => json!({"__type": "Date"}),
+            _ => date(rng),
+        },
+        "objectId" => json!(rng.pick(&st.ids).clone()),
+        "d" if rng.chance(10) => json!({"__type": "Date"}),
+        "o" | "m" if rng.chance(30) => typed(rng),
+        _ => {
+            let root = path.split('.').next().unwrap_or(path);
+            field_value(rng, root)
+        }
+    }
+}
+
+fn values(rng: &mut Rng, path: &str, st: &Stored) -> Vec<Value> {
+    (0..rng.below(4))
+        .map(|_| query_value(rng, path, st))
+        .collect()
+}
+
+fn cond(rng: &mut Rng, path: &str, st: &Stored) -> Cond {
+    let kind = rng.below(11);
+    let mut v = || query_value(rng, path, st);
+    let c = match kind {
+        0 => Cond::Eq(v()),
+        1 => Cond::Ne(v()),
+        2 => Cond::Lt(v()),
+        3 => Cond::Lte(v()),
+        4 => Cond::Gt(v()),
+        5 => Cond::Gte(v()),
+        6 => Cond::In(values(rng, path, st)),
+        7 => Cond::Nin(values(rng, path, st)),
+        8 => Cond::Exists(rng.chance(50)),
+        9 => Cond::All(values(rng, path, st)),
+        _ => Cond::ContainedBy(values(rng, path, st)),
+    };
+    // Arrays of pointers and scalars feed $all/$containedBy/$in with items of stored arrays.
+    match c {
+        Cond::All(_) | Cond::ContainedBy(_) if path == "arr" && rng.chance(60) => {
+            let items: Vec<Value> = (0..rng.below(4)).map(|_| scalar(rng)).collect();
+            if rng.chance(50) {
+                Cond::All(items)
+            } else {
+                Cond::ContainedBy(items)
+            }
+        }
+        c => c,
+    }
+}
+
+fn filter(rng: &mut Rng, depth: usize, st: &Stored) -> Filter {
+    let kind = if depth == 0 { 0 } else { rng.below(10) };
+    let subs = |rng: &mut Rng, min: usize| -> Vec<Filter> {
+        (0..min + rng.below(3))
+            .map(|_| filter(rng, depth - 1, st))
+            .collect()
+    };
+    match kind {
+        0..=4 => {
+            let path = *rng.pick(PATHS);
+            Filter::Field {
+                path: path.to_string(),
+                cond: cond(rng, path, st),
+            }
+        }
+        5..=6 => Filter::And(subs(rng, 0)),
+        7..=8 => Filter::Or(subs(rng, 0)),
+        _ => Filter::Nor(subs(rng, 1)),
+    }
+}
+
+const ORDER_FIELDS: &[&str] = &[
+    "n",
+    "s",
+    "b",
+    "d",
+    "p",
+    "arr",
+    "o",
+    "o.x",
+    "o.y",
+    "m",
+    "createdAt",
+    "updatedAt",
+    "objectId",
+    "nope",
+];
+
+fn query(rng: &mut Rng, st: &Stored) -> Query {
+    Query {
+        filter: filter(rng, 3, st),
+        order: (0..rng.below(4))
+            .map(|_| SortKey {
+                field: rng.pick(ORDER_FIELDS).to_string(),
+                descending: rng.chance(50),
+            })
+            .collect(),
+        limit: *rng.pick(&[0, 1, 5, 20, 100, 1000]),
+        skip: *rng.pick(&[0, 0, 0, 1, 3, 10, 50]),
+        ..Query::default()
+    }
+}
+
+fn in_memory(q: &Query, objects: &[Map]) -> (Vec<String>, i64) {
+    let mut hits: Vec<&Map> = objects.iter().filter(|o| q.matches(o)).collect();
+    let count = hits.len() as i64;
+    q.sort(&mut hits);
+    let ids = hits
+        .iter()
+        .skip(q.skip)
+        .take(q.limit)
+        .map(|o| o["objectId"].as_str().unwrap_or_default().to_string())
+        .collect();
+    (ids, count)
+}
+
+async fn in_sql(
+    pool: &PgPool,
+    table: &str,
+    q: &Query,
+) -> Result<(Vec<String>, i64), (String, sqlx::Error)> {
+    let mut find = QueryBuilder::<Postgres>::new(format!("SELECT object_id FROM {table} WHERE "));
+    sql::push_filter(&mut find, &q.filter);
+    sql::push_order(&mut find, &q.order);
+    sql::push_page(&mut find, q);
+    let text = find.sql().to_string();
+    let rows = find
+        .build()
+        .persistent(false)
+        .fetch_all(pool)
+        .await
+        .map_err(|e| (text.clone(), e))?;
+    let ids = rows.iter().map(|r| r.get::<String, _>(0)).collect();
+
+    let mut count = QueryBuilder::<Postgres>::new(format!("SELECT count(*) FROM {table} WHERE "));
+    sql::push_filter(&mut count, &q.filter);
+    let text = count.sql().to_string();
+    let n: i64 = count
+        .build()
+        .persistent(false)
+        .fetch_one(pool)
+        .await
+        .map_err(|e| (text, e))?
+        .get(0);
+    Ok((ids, n))
+}
+
+async fn run(
+    pool: &PgPool,
+    schema: &str,
+    rng: &mut Rng,
+    queries: usize,
+) -> Result<(usize, usize), String> {
+    let table = format!("\"{schema}\".\"Thing\"");
+    sqlx::query(&format!("CREATE SCHEMA \"{schema}\""))
+        .execute(pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    sqlx::query(&format!(
+        "CREATE TABLE {table} (object_id text PRIMARY KEY, created_at text NOT NULL, \
+         updated_at text NOT NULL, data jsonb NOT NULL, _rperm text[], _wperm text[])"
+    ))
+    .execute(pool)
+    .await
+    .map_err(|e| e.to_string())?;
+
+    let mut insert = QueryBuilder::<Postgres>::new(format!(
+        "INSERT INTO {table} (object_id, created_at, updated_at, data, _rperm, _wperm) "
+    ));
+    let made: Vec<Map> = (0..OBJECTS).map(|i| make_object(rng, i)).collect();
+    insert.push_values(&made, |mut row, o| {
+        row.push_bind(o["objectId"].as_str().unwrap_or_default().to_string())
+            .push_bind(o["createdAt"].as_str().unwrap_or_default().to_string())
+            .push_bind(o["updatedAt"].as_str().unwrap_or_default().to_string())
+            .push_bind(Json(Value::Object(o.clone())))
+            .push_bind(vec!["*".to_string()])
+            .push_bind(Option::<Vec<String>>::None);
+    });
+    insert
+        .build()
+        .execute(pool)
+        .await
+        .map_err(|e| e.to_string())?;
+
+    // The objects as the store gives them back (jsonb's key order and number forms): the
+    // in-memory semantics are evaluated on exactly what PostgreSQL holds.
+    let objects: Arc<Vec<Map>> =
+        sqlx::query_scalar::<_, Json<Value>>(&format!("SELECT data FROM {table}"))
+            .fetch_all(pool)
+            .await
+            .map_err(|e| e.to_string())?
+            .into_iter()
+            .filter_map(|Json(v)| match v {
+                Value::Object(m) => Some(m),
+                _ => None,
+            })
+            .collect::<Vec<_>>()
+            .into();
+    assert_eq!(objects.len(), OBJECTS);
+    let stored = Stored::new(&objects);
+
+    // Every stored array as both bounds of a range: the SQL rendering of serde_json's text
+    // (`compare` orders arrays and objects by it) must reproduce it exactly.
+    let mut checks = Vec::new();
+    for (path, vs) in &stored.at {
+        for v in vs.iter().filter(|v| v.is_array()) {
+            checks.push(Query {
+                filter: Filter::And(vec![
+                    Filter::Field {
+                        path: path.to_string(),
+                        cond: Cond::Lte(v.clone()),
+                    },
+                    Filter::Field {
+                        path: path.to_string(),
+                        cond: Cond::Gte(v.clone()),
+                    },
+                ]),
+                limit: OBJECTS,
+                ..Query::default()
+            });
+        }
+    }
+    let (mut compared, mut nonempty) = (0, 0);
+    let generated = std::iter::repeat_with(|| query(rng, &stored)).take(queries);
+    for (i, q) in checks.into_iter().chain(generated).enumerate() {
+        // The reference is slow in a debug build: evaluate it on another thread meanwhile.
+        let memory = tokio::task::spawn_blocking({
+            let (q, objects) = (q.clone(), objects.clone());
+            move || in_memory(&q, &objects)
+        });
+        let got = in_sql(pool, &table, &q).await;
+        let want = memory
+            .await
+            .map_err(|e| format!("query #{i}: in-memory evaluation: {e}"))?;
+        let got = match got {
+            Ok(got) => got,
+            Err((text, e)) => {
+                return Err(format!("query #{i} failed: {e}\n{q:#?}\nSQL: {text}"));
+            }
+        };
+        if got != want {
+            let mut msg = format!(
+                "query #{i} differs\n{q:?}\nmemory: count {} ids {:?}\nsql:    count {} ids {:?}\n",
+                want.1, want.0, got.1, got.0
+            );
+            let show = |id: &str| {
+                let o = objects.iter().find(|o| o["objectId"] == json!(id));
+                o.map(|o| Value::Object(o.clone()).to_string())
+                    .unwrap_or_default()
+            };
+            for id in want.0.iter().filter(|id| !got.0.contains(id)) {
+                msg.push_str(&format!("only in memory: {}\n", show(id)));
+            }
+            for id in got.0.iter().filter(|id| !want.0.contains(id)) {
+                msg.push_str(&format!("only in sql: {}\n", show(id)));
+            }
+            if let Some(i) = want.0.iter().zip(&got.0).position(|(a, b)| a != b) {
+                msg.push_str(&format!(
+                    "first difference at {i}:\n memory: {}\n sql:    {}\n",
+                    show(&want.0[i]),
+                    show(&got.0[i])
+                ));
+            }
+            let mut find = QueryBuilder::<Postgres>::new("SELECT … WHERE ");
+            sql::push_filter(&mut find, &q.filter);
+            sql::push_order(&mut find, &q.order);
+            msg.push_str(&format!("SQL: {}\n", find.sql()));
+            return Err(msg);
+        }
+        compared += 1;
+        if want.1 > 0 {
+            nonempty += 1;
+        }
+    }
+    Ok((compared, nonempty))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 1)]
+async fn sql_matches_in_memory_semantics() {
+    let url = std::env::var("CHRONICLE_TEST_DATABASE_URL")
+        .expect("CHRONICLE_TEST_DATABASE_URL must point at a PostgreSQL database");
+    let seed = std::env::var("CHRONICLE_TEST_SEED")
+        .ok()
+        .and_then(|s| s.parse::<u64>().ok())
+        .unwrap_or_else(|| {
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos() as u64)
+                .unwrap_or(1)
+        })
+        | 1;
+    let queries = std::env::var("CHRONICLE_TEST_QUERIES")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(QUERIES);
+    println!("pg_sql: seed {seed} (replay with CHRONICLE_TEST_SEED={seed})");
+    let mut rng = Rng(seed);
+    let schema = format!("sqltest_{:016x}", rng.next());
+
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&url)
+        .await
+        .expect("connect to CHRONICLE_TEST_DATABASE_URL");
+    let started = std::time::Instant::now();
+    let outcome = run(&pool, &schema, &mut rng, queries).await;
+    let dropped = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
+        .execute(&pool)
+        .await;
+    match outcome {
+        Ok((compared, nonempty)) => println!(
+            "pg_sql: {compared} queries over {OBJECTS} objects agree ({nonempty} with matches) in {:?}",
+            started.elapsed()
+        ),
+        Err(msg) => panic!("seed {seed}: {msg}"),
+    }
+    dropped.expect("drop the test schema");
+}
