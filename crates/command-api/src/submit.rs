@@ -73,12 +73,14 @@ impl CommandApi {
             .iter()
             .map(|e| (e.id, self.outcomes.wait_for(e.id)))
             .collect();
+        let started = std::time::Instant::now();
         if let Err(e) = self.log.append(events).await {
             for (id, _) in &waits {
                 self.outcomes.cancel(id);
             }
             return Err(ApiError::internal(e));
         }
+        let appended = started.elapsed();
         let timeout = ctx.app.projection_timeout;
         let mut outcomes = Vec::with_capacity(waits.len());
         for (id, rx) in waits {
@@ -95,6 +97,11 @@ impl CommandApi {
                 }
             }
         }
+        tracing::debug!(
+            append_ms = appended.as_secs_f64() * 1e3,
+            projected_ms = (started.elapsed() - appended).as_secs_f64() * 1e3,
+            "write acknowledged"
+        );
         if transaction {
             return Ok(match outcomes.pop() {
                 Some(Outcome::Applied { writes: results }) => writes

@@ -42,11 +42,19 @@ impl From<KafkaError> for LogError {
 }
 
 impl KafkaConfig {
-    fn client(&self) -> ClientConfig {
+    /// A client: our defaults, then the operator's options (which win), then `enforced`
+    /// settings that the log's guarantees depend on.
+    fn client(&self, defaults: &[(&str, &str)], enforced: &[(&str, &str)]) -> ClientConfig {
         let mut c = ClientConfig::new();
         c.set("bootstrap.servers", &self.brokers);
+        for (k, v) in defaults {
+            c.set(*k, *v);
+        }
         for (k, v) in &self.options {
             c.set(k, v);
+        }
+        for (k, v) in enforced {
+            c.set(*k, *v);
         }
         c
     }
@@ -61,7 +69,7 @@ pub struct KafkaLog {
 impl KafkaLog {
     /// Connects, creates the topic if it does not exist, and learns its partitions.
     pub async fn connect(config: KafkaConfig) -> Result<KafkaLog, LogError> {
-        let admin: AdminClient<DefaultClientContext> = config.client().create()?;
+        let admin: AdminClient<DefaultClientContext> = config.client(&[], &[]).create()?;
         let topic = NewTopic::new(
             &config.topic,
             config.partitions as i32,
@@ -84,13 +92,12 @@ impl KafkaLog {
             }
         }
         let producer: FutureProducer = config
-            .client()
-            .set("enable.idempotence", "true")
-            .set("acks", "all")
-            .set("linger.ms", "1")
-            .set("compression.type", "lz4")
+            .client(
+                &[("linger.ms", "1"), ("compression.type", "lz4")],
+                &[("enable.idempotence", "true"), ("acks", "all")],
+            )
             .create()?;
-        let probe: BaseConsumer = config.client().create()?;
+        let probe: BaseConsumer = config.client(&[], &[]).create()?;
         let topic_name = config.topic.clone();
         let partitions = tokio::task::spawn_blocking(move || -> Result<Vec<u32>, LogError> {
             let deadline = std::time::Instant::now() + TIMEOUT;
@@ -149,18 +156,21 @@ impl EventLog for KafkaLog {
     }
 
     async fn reader(&self, partition: u32) -> Result<Box<dyn PartitionReader>, LogError> {
+        // A group id is required by librdkafka, but offsets are never committed to it: the read
+        // model stores its own positions, in the same transaction as the changes. A broker
+        // that answers a waiting fetch only when it times out (as tansu does) makes
+        // `fetch.wait.max.ms` the floor of the projection latency; Kafka wakes it on new data.
+        let group = format!("chronicle-reader-{}", uuid::Uuid::new_v4());
         let consumer: StreamConsumer = self
             .config
-            .client()
-            // Required by librdkafka; offsets are never committed to it: the read model
-            // stores its own positions, in the same transaction as the changes.
-            .set(
-                "group.id",
-                format!("chronicle-reader-{}", uuid::Uuid::new_v4()),
+            .client(
+                &[("fetch.wait.max.ms", "5")],
+                &[
+                    ("group.id", group.as_str()),
+                    ("enable.auto.commit", "false"),
+                    ("enable.partition.eof", "false"),
+                ],
             )
-            .set("enable.auto.commit", "false")
-            .set("enable.partition.eof", "false")
-            .set("fetch.wait.max.ms", "5")
             .create()?;
         Ok(Box::new(KafkaReader {
             topic: self.config.topic.clone(),

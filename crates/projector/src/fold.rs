@@ -33,7 +33,7 @@ struct View<'a> {
     store: &'a dyn ReadStore,
     /// Objects the batch touches, as the store had them before it: fetched in one query per
     /// class instead of one per event.
-    before: &'a HashMap<ObjectKey, Option<Object>>,
+    before: &'a Before,
     committed: &'a Layer,
     scratch: Layer,
 }
@@ -46,7 +46,7 @@ impl View<'_> {
                 return Ok(o.clone());
             }
         }
-        match self.before.get(&key) {
+        match self.before.objects.get(&key) {
             Some(o) => Ok(o.clone()),
             None => self.store.get(app, class, id).await,
         }
@@ -60,7 +60,11 @@ impl View<'_> {
                 return Ok((s.clone(), true));
             }
         }
-        Ok(match self.store.schema(app, class).await? {
+        let stored = match self.before.schemas.get(&key) {
+            Some(s) => s.clone(),
+            None => self.store.schema(app, class).await?,
+        };
+        Ok(match stored {
             Some(s) => (s, true),
             None => (ClassSchema::new(class), false),
         })
@@ -162,11 +166,16 @@ impl View<'_> {
     }
 }
 
-/// The current state of every object the batch writes, in one read per class.
-async fn prefetch(
-    store: &dyn ReadStore,
-    batch: &[StoredEvent],
-) -> Result<HashMap<ObjectKey, Option<Object>>, StoreError> {
+/// The store's state before the batch, for everything the batch writes.
+#[derive(Default)]
+struct Before {
+    objects: HashMap<ObjectKey, Option<Object>>,
+    schemas: HashMap<ClassKey, Option<ClassSchema>>,
+}
+
+/// Reads what the batch will write in two queries per class (its schema and its objects)
+/// instead of one or two per event.
+async fn prefetch(store: &dyn ReadStore, batch: &[StoredEvent]) -> Result<Before, StoreError> {
     let mut wanted: HashMap<ClassKey, Vec<String>> = HashMap::new();
     for stored in batch {
         for w in stored.event.writes() {
@@ -176,20 +185,22 @@ async fn prefetch(
                 .push(w.object_id);
         }
     }
-    let mut before = HashMap::new();
+    let mut before = Before::default();
     for ((app, class), mut ids) in wanted {
         ids.sort();
         ids.dedup();
+        let schema = store.schema(&app, &class).await?;
         let found = store.get_many(&app, &class, &ids).await?;
         for id in ids {
-            before.insert((app.clone(), class.clone(), id), None);
+            before
+                .objects
+                .insert((app.clone(), class.clone(), id), None);
         }
         for o in found {
-            before.insert(
-                (app.clone(), class.clone(), o.object_id().to_string()),
-                Some(o),
-            );
+            let key = (app.clone(), class.clone(), o.object_id().to_string());
+            before.objects.insert(key, Some(o));
         }
+        before.schemas.insert((app, class), schema);
     }
     Ok(before)
 }

@@ -108,10 +108,18 @@ impl Projector {
             n = batch.len()
         );
         let _enter = span.enter();
+        let started = Instant::now();
         let commit = fold_batch(self.store.as_ref(), partition, &batch).await?;
+        let folded = started.elapsed();
         let position = commit.position;
         let outcomes = self.outcomes.as_ref().map(|_| commit.outcomes.clone());
         self.store.commit(commit).await?;
+        tracing::debug!(
+            events = batch.len(),
+            fold_ms = folded.as_secs_f64() * 1e3,
+            commit_ms = (started.elapsed() - folded).as_secs_f64() * 1e3,
+            "batch projected"
+        );
         if let (Some(hub), Some(outcomes)) = (&self.outcomes, outcomes) {
             for (id, outcome) in outcomes {
                 hub.publish(id, outcome);
