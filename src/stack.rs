@@ -8,7 +8,7 @@ use anyhow::{bail, Context};
 use api::AppConfig;
 use events::{EventLog, KafkaLog, SqliteLog};
 use projector::Projector;
-use readmodel::postgres::{spawn_outcome_listener, PgStore};
+use readmodel::postgres::{spawn_outcome_listener, spawn_schema_listener, PgStore};
 use readmodel::{MemoryStore, Outcomes, ProjectionStore, ReadStore};
 use tokio::task::JoinSet;
 
@@ -58,6 +58,7 @@ impl Stack {
                             .await
                             .context("cannot reach the PostgreSQL read model")?,
                     );
+                    spawn_schema_listener(pg.clone()).await?;
                     (pg.clone(), pg.clone(), Some(pg))
                 }
                 None => {
@@ -201,7 +202,9 @@ pub async fn serve_health(host: &str, port: u16) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind((host, port))
         .await
         .with_context(|| format!("cannot listen on {host}:{port}"))?;
-    tracing::info!(addr = %listener.local_addr()?, "projector health endpoint");
+    let addr = listener.local_addr()?;
+    tracing::info!(%addr, "projector health endpoint");
+    println!("Chronicle projector health endpoint on http://{addr}/health");
     axum::serve(listener, router)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

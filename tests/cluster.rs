@@ -12,7 +12,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use common::{distributed_args, free_port, send, TestServer, APP_ID, REST_KEY};
+use common::{distributed_args, send, TestServer, APP_ID, REST_KEY};
 use serde_json::{json, Value};
 use tokio::task::JoinHandle;
 
@@ -155,8 +155,7 @@ async fn assert_replay_matches(s: &TestServer, classes: &[&str]) {
         .status()
         .expect("run replay");
     assert!(status.success(), "replay failed");
-    let port = free_port();
-    let mut replica = s.process("query-api", port, true, &into);
+    let (mut replica, port) = s.process("query-api", 0, true, &into);
     let mut probe = TestServer::attach(port);
     probe.wait_healthy(port).await;
     for class in classes {
@@ -237,9 +236,8 @@ async fn cluster_postgres_restart_mid_load() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cluster_two_command_apis_two_projectors_count_exactly() {
     let (mut s, counter) = setup().await;
-    let port2 = free_port();
-    let mut api2 = s.process("command-api", port2, true, s.namespace());
-    let mut projector2 = s.process("projector", free_port(), false, s.namespace());
+    let (mut api2, port2) = s.process("command-api", 0, true, s.namespace());
+    let (mut projector2, _) = s.process("projector", 0, false, s.namespace());
     s.wait_healthy(port2).await;
     let load = Load::start(&s, &[s.port, port2], &counter, 12);
     tokio::time::sleep(Duration::from_millis(1500)).await;

@@ -3,7 +3,6 @@
 //! (`embedded`, the default).
 #![allow(dead_code)]
 
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -27,11 +26,6 @@ pub struct TestServer {
     /// Distributed stack: the read-model schema and topic that isolate this server.
     namespace: String,
     pub http: reqwest::Client,
-}
-
-pub fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port");
-    l.local_addr().expect("local addr").port()
 }
 
 /// Which stack the suite runs against: `embedded` (default) or `distributed`.
@@ -110,14 +104,18 @@ impl TestServer {
         &self.namespace
     }
 
-    fn spawn(&mut self, sub: &str, port: u16, app_args: bool) {
-        let child = self.process(sub, port, app_args, &self.namespace.clone());
+    /// Starts a process of this server; `port` 0 lets the OS choose. Returns the port.
+    fn spawn(&mut self, sub: &str, port: u16, app_args: bool) -> u16 {
+        let (child, port) = self.process(sub, port, app_args, &self.namespace.clone());
         self.children.push(child);
+        port
     }
 
     /// Starts one more process on this server's data (distributed: `schema` picks the read
     /// model); the caller owns it.
-    pub fn process(&self, sub: &str, port: u16, app_args: bool, schema: &str) -> Child {
+    /// `port` 0 lets the OS choose (no race with other tests); the process prints the address
+    /// it listens on, which is read here. Returns the process and its port.
+    pub fn process(&self, sub: &str, port: u16, app_args: bool, schema: &str) -> (Child, u16) {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_chronicle"));
         cmd.arg(sub)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()]);
@@ -131,14 +129,37 @@ impl TestServer {
         } else {
             cmd.arg("--dataDir").arg(&self.data_dir);
         }
-        cmd.env(
-            "RUST_LOG",
-            std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
-        )
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn chronicle")
+        let mut child = cmd
+            .env(
+                "RUST_LOG",
+                std::env::var("RUST_LOG").unwrap_or_else(|_| "warn".into()),
+            )
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("spawn chronicle");
+        let stdout = child.stdout.take().expect("stdout");
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            let mut tx = Some(tx);
+            // Keep draining stdout so the process never blocks on a full pipe.
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(rest) = line.split("http://127.0.0.1:").nth(1) {
+                    let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
+                    if let (Some(tx), Ok(p)) = (tx.take(), digits.parse::<u16>()) {
+                        let _ = tx.send(p);
+                    }
+                }
+            }
+        });
+        let port = rx
+            .recv_timeout(Duration::from_secs(60))
+            .unwrap_or_else(|_| panic!("chronicle {sub} did not say where it listens"));
+        (child, port)
     }
 
     /// Distributed: SIGKILL one of the processes (0 projector, 1 command-api, 2 query-api).
@@ -150,30 +171,29 @@ impl TestServer {
 
     /// Distributed: starts process `index` again, in place.
     pub async fn restart_process(&mut self, index: usize) {
+        // The API processes come back on their old ports, which clients keep using.
         let (sub, port, app) = match index {
-            0 => ("projector", free_port(), false),
+            0 => ("projector", 0, false),
             1 => ("command-api", self.port, true),
             _ => ("query-api", self.query_port, true),
         };
-        self.children[index] = self.process(sub, port, app, &self.namespace.clone());
+        let (child, port) = self.process(sub, port, app, &self.namespace.clone());
+        self.children[index] = child;
         self.wait_healthy(port).await;
     }
 
     /// (Re)starts the processes on the same data: one `serve` when embedded; a projector, a
     /// command-api and a query-api when distributed.
     pub async fn launch(&mut self) {
-        self.port = free_port();
         if distributed() {
-            self.query_port = free_port();
-            let projector_port = free_port();
-            self.spawn("projector", projector_port, false);
-            self.spawn("command-api", self.port, true);
-            self.spawn("query-api", self.query_port, true);
+            let projector_port = self.spawn("projector", 0, false);
+            self.port = self.spawn("command-api", 0, true);
+            self.query_port = self.spawn("query-api", 0, true);
             self.wait_healthy(projector_port).await;
             self.wait_healthy(self.query_port).await;
         } else {
+            self.port = self.spawn("serve", 0, true);
             self.query_port = self.port;
-            self.spawn("serve", self.port, true);
         }
         self.wait_healthy(self.port).await;
     }

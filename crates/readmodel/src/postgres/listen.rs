@@ -1,6 +1,8 @@
-//! How a command-api process learns the outcomes of its events in the distributed stack:
-//! `LISTEN` on the outcome channel, and on every notification fetch the outcomes of the events
-//! still waiting. A slow poll covers notifications lost while the listener reconnected.
+//! Listeners on the read model's notifications. Outcomes: a command-api process `LISTEN`s on
+//! the outcome channel and, on every notification, fetches the outcomes of the events still
+//! waiting (a slow poll covers notifications lost while the listener reconnected). Schemas:
+//! every process that caches class schemas drops an entry when its change is announced, and
+//! all of them when the connection was lost.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -55,6 +57,36 @@ pub async fn spawn_outcome_listener(
             }
             if let Err(e) = deliver(&store, &outcomes).await {
                 tracing::warn!(error = %e, "cannot fetch outcomes");
+            }
+        }
+    });
+    Ok(())
+}
+
+/// Keeps `store`'s schema cache honest: entries go when a change is announced; everything goes
+/// when the connection drops (notifications may have been missed meanwhile).
+pub async fn spawn_schema_listener(store: Arc<PgStore>) -> Result<(), StoreError> {
+    let mut listener = PgListener::connect_with(store.pool()).await?;
+    listener.listen(&store.schema_channel()).await?;
+    store
+        .schema_listening
+        .store(true, std::sync::atomic::Ordering::Release);
+    tokio::spawn(async move {
+        loop {
+            match listener.try_recv().await {
+                Ok(Some(n)) => match n.payload().split_once('\n') {
+                    Some((app, class)) => store.forget_schema(Some((app, class))),
+                    None => store.forget_schema(None),
+                },
+                Ok(None) => {
+                    tracing::warn!("schema listener reconnected; schema cache cleared");
+                    store.forget_schema(None);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "schema listener failed; schema cache cleared");
+                    store.forget_schema(None);
+                    tokio::time::sleep(POLL).await;
+                }
             }
         }
     });

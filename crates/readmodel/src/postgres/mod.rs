@@ -25,7 +25,7 @@ use sqlx::{Postgres, QueryBuilder};
 
 use crate::{Change, Commit, ProjectionStore, ReadStore, StoreError};
 
-pub use listen::spawn_outcome_listener;
+pub use listen::{spawn_outcome_listener, spawn_schema_listener};
 
 /// Quotes an identifier. Class names are validated before they get here; quoting keeps even a
 /// hostile name inert.
@@ -43,6 +43,14 @@ pub struct PgStore {
     root: String,
     /// Apps and classes whose tables this process has seen committed: DDL is skipped for them.
     known: dashmap::DashSet<String>,
+    /// Class schemas read before; only existing classes are kept. Entries go when this
+    /// process commits a change to them or another process announces one on
+    /// `<root>_schemas` (see `listen`), so a schema is never older than that notification.
+    schemas: dashmap::DashMap<(String, String), ClassSchema>,
+    /// Whether the schema listener runs (set by `listen::spawn_schema_listener`).
+    schema_listening: std::sync::atomic::AtomicBool,
+    /// Bumped by every forget: a schema read while a change was announced is not kept.
+    schema_generation: std::sync::atomic::AtomicU64,
 }
 
 /// `_rperm`/`_wperm` from a REST ACL: who may read, who may write (`None`: no ACL, public).
@@ -89,6 +97,9 @@ impl PgStore {
             pool,
             root: root.to_string(),
             known: Default::default(),
+            schemas: Default::default(),
+            schema_listening: Default::default(),
+            schema_generation: Default::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -103,6 +114,24 @@ impl PgStore {
     }
 
     /// The NOTIFY channel outcomes are announced on.
+    /// The NOTIFY channel schema changes are announced on (payload `<app>\n<class>`).
+    pub fn schema_channel(&self) -> String {
+        format!("{}_schemas", self.root)
+    }
+
+    /// Forgets cached schemas: one class's, or all of them (`None`, after a lost listener
+    /// connection, when notifications may have been missed).
+    pub fn forget_schema(&self, which: Option<(&str, &str)>) {
+        self.schema_generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+        match which {
+            Some((app, class)) => {
+                self.schemas.remove(&(app.to_string(), class.to_string()));
+            }
+            None => self.schemas.clear(),
+        }
+    }
+
     pub fn outcome_channel(&self) -> String {
         format!("{}_outcomes", self.root)
     }
@@ -218,19 +247,41 @@ impl PgStore {
 #[async_trait]
 impl ReadStore for PgStore {
     async fn schema(&self, app: &str, class: &str) -> Result<Option<ClassSchema>, StoreError> {
+        let key = (app.to_string(), class.to_string());
+        if let Some(s) = self.schemas.get(&key) {
+            return Ok(Some(s.clone()));
+        }
+        let generation = self
+            .schema_generation
+            .load(std::sync::atomic::Ordering::Acquire);
         let sql = format!(
             "SELECT schema FROM {}._schema WHERE class = $1",
             ident(&self.app_schema(app))
         );
-        match sqlx::query_scalar::<_, Value>(&sql)
+        let found = match sqlx::query_scalar::<_, Value>(&sql)
             .bind(class)
             .fetch_optional(&self.pool)
             .await
         {
-            Ok(v) => Ok(v.as_ref().and_then(ClassSchema::from_json)),
-            Err(e) if is_missing(&e) => Ok(None),
-            Err(e) => Err(e.into()),
+            Ok(v) => v.as_ref().and_then(ClassSchema::from_json),
+            Err(e) if is_missing(&e) => None,
+            Err(e) => return Err(e.into()),
+        };
+        // Only while someone listens for changes may a schema be kept.
+        if let Some(s) = &found {
+            let unchanged = self
+                .schema_generation
+                .load(std::sync::atomic::Ordering::Acquire)
+                == generation;
+            if unchanged
+                && self
+                    .schema_listening
+                    .load(std::sync::atomic::Ordering::Acquire)
+            {
+                self.schemas.insert(key, s.clone());
+            }
         }
+        Ok(found)
     }
 
     async fn get(
@@ -463,6 +514,11 @@ impl ProjectionStore for PgStore {
             .bind(schema.to_json())
             .execute(&mut *tx)
             .await?;
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(self.schema_channel())
+                .bind(format!("{app}\n{}", schema.class_name))
+                .execute(&mut *tx)
+                .await?;
         }
         // Objects, grouped per class: one statement per class for the upserts.
         let mut puts: HashMap<(String, String), Vec<Object>> = HashMap::new();
@@ -595,6 +651,9 @@ impl ProjectionStore for PgStore {
         tx.commit().await?;
         for name in created {
             self.known.insert(name);
+        }
+        for (app, schema) in &net.schemas {
+            self.forget_schema(Some((app, &schema.class_name)));
         }
         Ok(())
     }
