@@ -50,18 +50,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     let app = Arc::new(args.app_config(embedded)?);
     let stack = Stack::open(&args.stack, true).await?;
     let mut projectors = stack.start_projectors(true).await?;
-    let handler = Arc::new(CommandApi::new(
-        QueryApi::new(stack.reads.clone()),
-        stack.log()?,
-        stack.outcomes.clone(),
-    ));
-    serve_http(
-        api::router(app.clone(), handler),
-        &args.http.host,
-        args.http.port,
-        &app,
-    )
-    .await?;
+    serve_whole_api(&stack, &args, app).await?;
     projectors.abort_all();
     tracing::info!("shut down cleanly");
     Ok(())
@@ -72,20 +61,26 @@ async fn command_api(args: ServeArgs) -> anyhow::Result<()> {
     let stack = Stack::open(&args.stack, true).await?;
     stack.require_distributed()?;
     stack.listen_for_outcomes().await?;
-    let handler = Arc::new(CommandApi::new(
-        QueryApi::new(stack.reads.clone()),
-        stack.log()?,
-        stack.outcomes.clone(),
-    ));
+    serve_whole_api(&stack, &args, app).await?;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// Writes and reads (the command API with the query API linked in) until shutdown.
+async fn serve_whole_api(
+    stack: &Stack,
+    args: &ServeArgs,
+    app: Arc<api::AppConfig>,
+) -> anyhow::Result<()> {
+    let reads = QueryApi::new(stack.reads.clone());
+    let handler = Arc::new(CommandApi::new(reads, stack.log()?, stack.outcomes.clone()));
     serve_http(
         api::router(app.clone(), handler),
         &args.http.host,
         args.http.port,
         &app,
     )
-    .await?;
-    tracing::info!("shut down cleanly");
-    Ok(())
+    .await
 }
 
 async fn query_api(args: ServeArgs) -> anyhow::Result<()> {

@@ -33,6 +33,16 @@ fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// Rows of `data` as objects.
+fn objects(rows: Vec<Value>) -> Vec<Object> {
+    rows.into_iter()
+        .filter_map(|v| match v {
+            Value::Object(fields) => Some(Object { fields }),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Whether an error means "the schema or table does not exist (yet)".
 fn is_missing(e: &sqlx::Error) -> bool {
     matches!(e, sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("42P01") | Some("3F000")))
@@ -299,10 +309,7 @@ impl ReadStore for PgStore {
             .fetch_optional(&self.pool)
             .await
         {
-            Ok(v) => Ok(v.and_then(|v| match v {
-                Value::Object(fields) => Some(Object { fields }),
-                _ => None,
-            })),
+            Ok(v) => Ok(objects(v.into_iter().collect()).pop()),
             Err(e) if is_missing(&e) => Ok(None),
             Err(e) => Err(e.into()),
         }
@@ -323,13 +330,7 @@ impl ReadStore for PgStore {
             .fetch_all(&self.pool)
             .await
         {
-            Ok(rows) => Ok(rows
-                .into_iter()
-                .filter_map(|v| match v {
-                    Value::Object(fields) => Some(Object { fields }),
-                    _ => None,
-                })
-                .collect()),
+            Ok(rows) => Ok(objects(rows)),
             Err(e) if is_missing(&e) => Ok(vec![]),
             Err(e) => Err(e.into()),
         }
@@ -344,13 +345,7 @@ impl ReadStore for PgStore {
         sql::push_order(&mut qb, &query.order);
         sql::push_page(&mut qb, query);
         match qb.build_query_scalar::<Value>().fetch_all(&self.pool).await {
-            Ok(rows) => Ok(rows
-                .into_iter()
-                .filter_map(|v| match v {
-                    Value::Object(fields) => Some(Object { fields }),
-                    _ => None,
-                })
-                .collect()),
+            Ok(rows) => Ok(objects(rows)),
             Err(e) if is_missing(&e) => Ok(vec![]),
             Err(e) => Err(e.into()),
         }
