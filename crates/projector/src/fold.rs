@@ -14,6 +14,13 @@ use model::outcome::{Outcome, WriteResult};
 type ObjectKey = (String, String, String);
 type ClassKey = (String, String);
 
+/// The objects and schemas a folded batch left, for folding the next one before it commits.
+#[derive(Default)]
+pub struct Pending {
+    objects: HashMap<ObjectKey, Option<Object>>,
+    schemas: HashMap<ClassKey, ClassSchema>,
+}
+
 #[derive(Default)]
 struct Layer {
     objects: HashMap<ObjectKey, Option<Object>>,
@@ -206,15 +213,28 @@ async fn prefetch(store: &dyn ReadStore, batch: &[StoredEvent]) -> Result<Before
 }
 
 /// Folds a run of events of one partition into one commit, with the outcome of each event.
+///
+/// `since` is the position the batch follows. `pending` is the state a previous batch left
+/// that may not be committed yet: it overrides what the store says, so the projector can fold
+/// the next batch while the previous one commits.
 pub async fn fold_batch(
     store: &dyn ReadStore,
     partition: u32,
+    since: u64,
+    pending: Option<&Pending>,
     batch: &[StoredEvent],
-) -> Result<Commit, StoreError> {
+) -> Result<(Commit, Pending), StoreError> {
     let mut committed = Layer::default();
     let mut outcomes = Vec::with_capacity(batch.len());
-    let before = prefetch(store, batch).await?;
-    let since = store.position(partition).await?;
+    let mut before = prefetch(store, batch).await?;
+    if let Some(p) = pending {
+        before
+            .objects
+            .extend(p.objects.iter().map(|(k, v)| (k.clone(), v.clone())));
+        before
+            .schemas
+            .extend(p.schemas.iter().map(|(k, v)| (k.clone(), Some(v.clone()))));
+    }
     let mut position = since;
     for stored in batch {
         let event = &stored.event;
@@ -252,11 +272,16 @@ pub async fn fold_batch(
         outcomes.push((event.id, outcome));
         position = stored.position;
     }
-    Ok(Commit {
+    let state = Pending {
+        objects: committed.objects,
+        schemas: committed.schemas,
+    };
+    let commit = Commit {
         partition,
         since,
         position,
         changes: committed.changes,
         outcomes,
-    })
+    };
+    Ok((commit, state))
 }

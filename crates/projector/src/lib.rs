@@ -9,6 +9,7 @@ use std::time::Instant;
 
 use events::PartitionReader;
 use readmodel::{Outcomes, ProjectionStore};
+use tracing::Instrument;
 
 pub use fold::fold_batch;
 pub use model::outcome::{Outcome, WriteResult};
@@ -22,6 +23,8 @@ pub enum ProjectorError {
     Log(#[from] events::LogError),
     #[error(transparent)]
     Store(#[from] readmodel::StoreError),
+    #[error("a projection task stopped: {0}")]
+    Stopped(String),
 }
 
 /// Projects one partition of the log into a store.
@@ -59,25 +62,24 @@ impl Projector {
         let partition = self.reader.partition();
         let target = self.reader.end().await?;
         let start = Instant::now();
-        let mut position = self.store.position(partition).await?;
-        let first = position;
+        let first = self.store.position(partition).await?;
         let mut reported = Instant::now();
-        while position < target {
-            let batch = self.reader.next_batch(position + 1, BATCH).await?;
-            position = self.apply(batch).await?;
-            progress(position, target);
-            if reported.elapsed().as_secs() >= 2 {
-                reported = Instant::now();
-                let done = (position - first) as f64 / (target - first).max(1) as f64;
-                tracing::info!(
-                    partition,
-                    position,
-                    target,
-                    percent = (done * 100.0).round(),
-                    "replaying the event log"
-                );
-            }
-        }
+        let position = self
+            .pipeline(Some(target), |position| {
+                progress(position, target);
+                if reported.elapsed().as_secs() >= 2 {
+                    reported = Instant::now();
+                    let done = (position - first) as f64 / (target - first).max(1) as f64;
+                    tracing::info!(
+                        partition,
+                        position,
+                        target,
+                        percent = (done * 100.0).round(),
+                        "replaying the event log"
+                    );
+                }
+            })
+            .await?;
         let n = position - first;
         let secs = start.elapsed().as_secs_f64();
         tracing::info!(
@@ -92,38 +94,74 @@ impl Projector {
 
     /// Follows the partition's tail until the log closes or the store fails.
     pub async fn run(&mut self) -> Result<(), ProjectorError> {
-        let mut position = self.store.position(self.reader.partition()).await?;
-        loop {
-            let batch = self.reader.next_batch(position + 1, BATCH).await?;
-            position = self.apply(batch).await?;
-        }
+        self.pipeline(None, |_| {}).await.map(|_| ())
     }
 
-    async fn apply(&mut self, batch: Vec<events::StoredEvent>) -> Result<u64, ProjectorError> {
+    /// Reads, folds and commits batches until `until` (or forever). Batch N+1 is folded while
+    /// batch N commits: it folds over N's state (`Pending`), and its commit waits for N's, so
+    /// commits stay in log order. Outcomes are published as soon as their commit is done.
+    async fn pipeline(
+        &mut self,
+        until: Option<u64>,
+        mut after_batch: impl FnMut(u64) + Send,
+    ) -> Result<u64, ProjectorError> {
         let partition = self.reader.partition();
-        let span = tracing::debug_span!(
-            "project",
-            partition,
-            first = batch.first().map(|e| e.position),
-            n = batch.len()
-        );
-        let _enter = span.enter();
-        let started = Instant::now();
-        let commit = fold_batch(self.store.as_ref(), partition, &batch).await?;
-        let folded = started.elapsed();
-        let position = commit.position;
-        let outcomes = self.outcomes.as_ref().map(|_| commit.outcomes.clone());
-        self.store.commit(commit).await?;
-        tracing::debug!(
-            events = batch.len(),
-            fold_ms = folded.as_secs_f64() * 1e3,
-            commit_ms = (started.elapsed() - folded).as_secs_f64() * 1e3,
-            "batch projected"
-        );
-        if let (Some(hub), Some(outcomes)) = (&self.outcomes, outcomes) {
-            for (id, outcome) in outcomes {
-                hub.publish(id, outcome);
+        let mut position = self.store.position(partition).await?;
+        let mut pending: Option<fold::Pending> = None;
+        let mut in_flight: Option<tokio::task::JoinHandle<Result<(), ProjectorError>>> = None;
+        while until.is_none_or(|t| position < t) {
+            let batch = self.reader.next_batch(position + 1, BATCH).await?;
+            let span = tracing::debug_span!(
+                "project",
+                partition,
+                first = batch.first().map(|e| e.position),
+                n = batch.len()
+            );
+            let started = Instant::now();
+            let (commit, state) = fold_batch(
+                self.store.as_ref(),
+                partition,
+                position,
+                pending.as_ref(),
+                &batch,
+            )
+            .instrument(span.clone())
+            .await?;
+            let folded = started.elapsed();
+            if let Some(previous) = in_flight.take() {
+                previous
+                    .await
+                    .map_err(|e| ProjectorError::Stopped(e.to_string()))??;
             }
+            position = commit.position;
+            pending = Some(state);
+            let (store, hub) = (self.store.clone(), self.outcomes.clone());
+            let events = batch.len();
+            in_flight = Some(tokio::spawn(
+                async move {
+                    let outcomes = hub.as_ref().map(|_| commit.outcomes.clone());
+                    let committing = Instant::now();
+                    store.commit(commit).await?;
+                    tracing::debug!(
+                        events,
+                        fold_ms = folded.as_secs_f64() * 1e3,
+                        commit_ms = committing.elapsed().as_secs_f64() * 1e3,
+                        "batch projected"
+                    );
+                    if let (Some(hub), Some(outcomes)) = (hub, outcomes) {
+                        for (id, outcome) in outcomes {
+                            hub.publish(id, outcome);
+                        }
+                    }
+                    Ok(())
+                }
+                .instrument(span),
+            ));
+            after_batch(position);
+        }
+        if let Some(last) = in_flight.take() {
+            last.await
+                .map_err(|e| ProjectorError::Stopped(e.to_string()))??;
         }
         Ok(position)
     }
