@@ -189,47 +189,41 @@ async fn requests_without_valid_keys_are_unauthorized() {
     let s = TestServer::start().await;
     s.create("Thing", json!({"a": 1})).await;
     let path = "/parse/classes/Thing";
-    // No app id at all.
-    assert_eq!(send(bare(&s, Method::GET, path)).await, unauthorized());
-    assert_eq!(
-        send(bare(&s, Method::GET, path).header("X-Parse-REST-API-Key", REST_KEY)).await,
-        unauthorized()
-    );
-    // App id but no client key (client keys are configured).
-    assert_eq!(
-        send(bare(&s, Method::GET, path).header("X-Parse-Application-Id", APP_ID)).await,
-        unauthorized()
-    );
-    // Wrong app id.
-    assert_eq!(
-        send(
-            bare(&s, Method::GET, path)
-                .header("X-Parse-Application-Id", "other")
-                .header("X-Parse-REST-API-Key", REST_KEY)
-        )
-        .await,
-        unauthorized()
-    );
-    // Wrong client key.
-    assert_eq!(
-        send(
-            bare(&s, Method::GET, path)
-                .header("X-Parse-Application-Id", APP_ID)
-                .header("X-Parse-REST-API-Key", "nope")
-        )
-        .await,
-        unauthorized()
-    );
-    // Wrong master key and nothing else.
-    assert_eq!(
-        send(
-            bare(&s, Method::GET, path)
-                .header("X-Parse-Application-Id", APP_ID)
-                .header("X-Parse-Master-Key", "nope")
-        )
-        .await,
-        unauthorized()
-    );
+    let cases: [(&str, &[(&str, &str)]); 6] = [
+        ("no app id at all", &[]),
+        ("no app id", &[("X-Parse-REST-API-Key", REST_KEY)]),
+        (
+            "no client key (client keys are configured)",
+            &[("X-Parse-Application-Id", APP_ID)],
+        ),
+        (
+            "wrong app id",
+            &[
+                ("X-Parse-Application-Id", "other"),
+                ("X-Parse-REST-API-Key", REST_KEY),
+            ],
+        ),
+        (
+            "wrong client key",
+            &[
+                ("X-Parse-Application-Id", APP_ID),
+                ("X-Parse-REST-API-Key", "nope"),
+            ],
+        ),
+        (
+            "wrong master key and nothing else",
+            &[
+                ("X-Parse-Application-Id", APP_ID),
+                ("X-Parse-Master-Key", "nope"),
+            ],
+        ),
+    ];
+    for (what, headers) in cases {
+        let rb = headers
+            .iter()
+            .fold(bare(&s, Method::GET, path), |rb, (h, v)| rb.header(*h, *v));
+        assert_eq!(send(rb).await, unauthorized(), "{what}");
+    }
     // Writes are refused the same way, and write nothing.
     assert_eq!(
         send(

@@ -3,7 +3,7 @@
 //! (`embedded`, the default).
 #![allow(dead_code)]
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -255,10 +255,6 @@ impl TestServer {
             }
         }
         ok
-    }
-
-    pub fn data_dir(&self) -> &Path {
-        &self.data_dir
     }
 
     pub fn url(&self, path: &str) -> String {

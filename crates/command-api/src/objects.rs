@@ -10,12 +10,6 @@ use rand::distr::{Alphanumeric, SampleString};
 
 use crate::CommandApi;
 
-/// A validated write, ready to become an event.
-#[derive(Debug, Clone)]
-pub(crate) struct Prepared {
-    pub write: Write,
-}
-
 /// Parse Server's object ids: 10 random alphanumerics.
 fn new_object_id() -> String {
     Alphanumeric.sample_string(&mut rand::rng(), 10)
@@ -60,7 +54,7 @@ impl CommandApi {
     }
 
     /// Validates a create, update or delete and returns the write it makes.
-    pub(crate) async fn prepare(&self, req: &ParseRequest) -> Result<Prepared, ApiError> {
+    pub(crate) async fn prepare(&self, req: &ParseRequest) -> Result<Write, ApiError> {
         let now = time::to_iso(&chrono::Utc::now());
         let write = match &req.route {
             Route::Create { class } => {
@@ -99,6 +93,6 @@ impl CommandApi {
             }
             other => return Err(ApiError::NoRoute(format!("{} {other:?}", req.method))),
         };
-        Ok(Prepared { write })
+        Ok(write)
     }
 }

@@ -2,12 +2,11 @@
 //! each, and turn outcomes into Parse answers.
 
 use api::{ApiError, ParseResponse, RequestContext};
-use events::{Actor, Event, Origin, WriteKind};
+use events::{Actor, Event, Origin, Write, WriteKind};
 use model::outcome::{Outcome, WriteResult};
 use model::{code, time, ParseError};
 use serde_json::{json, Value};
 
-use crate::objects::Prepared;
 use crate::CommandApi;
 
 fn origin(ctx: &RequestContext) -> Origin {
@@ -26,17 +25,14 @@ fn origin(ctx: &RequestContext) -> Origin {
 }
 
 /// The answer Parse gives for one applied write.
-fn answer(ctx: &RequestContext, p: &Prepared, r: &WriteResult) -> ParseResponse {
+fn answer(ctx: &RequestContext, w: &Write, r: &WriteResult) -> ParseResponse {
     let mut body = serde_json::Map::new();
-    match p.write.kind {
+    match w.kind {
         WriteKind::Create => {
             body.insert("objectId".into(), json!(r.object_id));
             body.insert("createdAt".into(), json!(r.created_at));
             body.extend(r.results.clone());
-            let location = format!(
-                "{}/classes/{}/{}",
-                ctx.server_url, p.write.class, r.object_id
-            );
+            let location = format!("{}/classes/{}/{}", ctx.server_url, w.class, r.object_id);
             ParseResponse::created(Value::Object(body), location)
         }
         WriteKind::Update => {
@@ -54,19 +50,16 @@ impl CommandApi {
     pub(crate) async fn submit(
         &self,
         ctx: &RequestContext,
-        writes: Vec<Prepared>,
+        writes: Vec<Write>,
         transaction: bool,
     ) -> Result<Vec<Result<ParseResponse, ApiError>>, ApiError> {
         let origin = origin(ctx);
         let events: Vec<Event> = if transaction {
-            vec![Event::transaction(
-                origin,
-                writes.iter().map(|p| p.write.clone()).collect(),
-            )]
+            vec![Event::transaction(origin, writes.clone())]
         } else {
             writes
                 .iter()
-                .map(|p| Event::object(origin.clone(), p.write.clone()))
+                .map(|w| Event::object(origin.clone(), w.clone()))
                 .collect()
         };
         let waits: Vec<_> = events

@@ -162,14 +162,15 @@ impl FieldOp {
     }
 
     /// The type the field must have for this operation, if the operation implies one.
-    pub fn implied_type(&self) -> Result<Option<FieldType>, ParseError> {
-        Ok(match self {
-            FieldOp::Set(v) => value::normalize(v)?.1,
+    pub fn implied_type(&self) -> Option<FieldType> {
+        match self {
+            // `parse` normalised the value already.
+            FieldOp::Set(v) => value::type_of(v),
             FieldOp::Delete => None,
             FieldOp::Increment(_) => Some(FieldType::Number),
             FieldOp::Add(_) | FieldOp::AddUnique(_) | FieldOp::Remove(_) => Some(FieldType::Array),
             FieldOp::Relation { target, .. } => Some(FieldType::Relation(target.clone())),
-        })
+        }
     }
 
     /// Whether the response to the write should echo the value this operation produced.
@@ -332,7 +333,7 @@ mod tests {
         );
         assert_eq!(FieldOp::parse(&batch.to_json()).unwrap(), batch);
         assert_eq!(
-            batch.implied_type().unwrap(),
+            batch.implied_type(),
             Some(FieldType::Relation("_User".into()))
         );
     }

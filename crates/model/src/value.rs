@@ -138,6 +138,30 @@ fn pointer_parts(map: &Map) -> Option<(&str, &str)> {
     Some((class, id))
 }
 
+/// The type of a value `normalize` already accepted (`None` for null); no copying.
+pub fn type_of(value: &Value) -> Option<FieldType> {
+    Some(match value {
+        Value::Null => return None,
+        Value::Bool(_) => FieldType::Boolean,
+        Value::Number(_) => FieldType::Number,
+        Value::String(_) => FieldType::String,
+        Value::Array(_) => FieldType::Array,
+        Value::Object(m) => {
+            let class = || str_field(m, "className").unwrap_or_default().to_string();
+            match m.get("__type").and_then(Value::as_str) {
+                Some("Date") => FieldType::Date,
+                Some("Pointer") | Some("Object") => FieldType::Pointer(class()),
+                Some("Relation") => FieldType::Relation(class()),
+                Some("File") => FieldType::File,
+                Some("GeoPoint") => FieldType::GeoPoint,
+                Some("Polygon") => FieldType::Polygon,
+                Some("Bytes") => FieldType::Bytes,
+                _ => FieldType::Object,
+            }
+        }
+    })
+}
+
 pub fn pointer(class: &str, object_id: &str) -> Value {
     json!({"__type": "Pointer", "className": class, "objectId": object_id})
 }
@@ -229,7 +253,13 @@ mod tests {
     use super::*;
 
     fn ty(v: Value) -> Result<Option<FieldType>, ParseError> {
-        normalize(&v).map(|(_, t)| t)
+        let (normalized, t) = normalize(&v)?;
+        assert_eq!(
+            type_of(&normalized),
+            t,
+            "type_of agrees with normalize for {v}"
+        );
+        Ok(t)
     }
 
     #[test]

@@ -146,7 +146,7 @@ pub fn update(
 fn apply(schema: &ClassSchema, mut object: Object, ops: &Ops) -> Result<Applied, ParseError> {
     let geopoints = ops
         .iter()
-        .filter(|(_, op)| matches!(op.implied_type(), Ok(Some(FieldType::GeoPoint))))
+        .filter(|(_, op)| op.implied_type() == Some(FieldType::GeoPoint))
         .count();
     if geopoints > 1 {
         return Err(ParseError::incorrect_type(
@@ -203,7 +203,7 @@ fn apply(schema: &ClassSchema, mut object: Object, ops: &Ops) -> Result<Applied,
             }
             continue;
         }
-        if let Some(ty) = op.implied_type()? {
+        if let Some(ty) = op.implied_type() {
             if working.check_field(key, &ty)? {
                 working.fields.insert(key.clone(), ty.clone());
                 new_fields.push((key.clone(), ty));

@@ -180,22 +180,6 @@ impl PgStore {
         format!("{}.{}", ident(&self.app_schema(app)), ident(class))
     }
 
-    /// Removes everything this store wrote (for tests and abandoned replays).
-    pub async fn drop_all(&self) -> Result<(), StoreError> {
-        let schemas: Vec<String> = sqlx::query_scalar(
-            "SELECT nspname::text FROM pg_namespace WHERE nspname = $1 OR nspname LIKE $1 || '\\_%'",
-        )
-        .bind(&self.root)
-        .fetch_all(&self.pool)
-        .await?;
-        for s in schemas {
-            sqlx::query(&format!("DROP SCHEMA IF EXISTS {} CASCADE", ident(&s)))
-                .execute(&self.pool)
-                .await?;
-        }
-        Ok(())
-    }
-
     async fn ensure_app(&self, tx: &mut sqlx::PgConnection, app: &str) -> Result<(), StoreError> {
         if self.known.contains(app) {
             return Ok(());
