@@ -3,33 +3,9 @@
 
 mod common;
 
-use common::{send, TestServer};
+use common::{create_many, find, find_where, send, TestServer};
 use reqwest::Method;
 use serde_json::{json, Value};
-
-/// A find with query-string parameters, as a REST client sends it.
-async fn find(s: &TestServer, class: &str, params: &[(&str, &str)]) -> (u16, Value) {
-    send(
-        s.req(Method::GET, &format!("/parse/classes/{class}"))
-            .query(params),
-    )
-    .await
-}
-
-/// The results of a successful `where` find, asserting 200.
-async fn find_where(
-    s: &TestServer,
-    class: &str,
-    where_: Value,
-    extra: &[(&str, &str)],
-) -> Vec<Value> {
-    let w = where_.to_string();
-    let mut params: Vec<(&str, &str)> = vec![("where", w.as_str())];
-    params.extend_from_slice(extra);
-    let (status, res) = find(s, class, &params).await;
-    assert_eq!(status, 200, "where {where_}: {res}");
-    res["results"].as_array().expect("results").clone()
-}
 
 /// The values of `field` in a result list, in order.
 fn field(results: &[Value], field: &str) -> Vec<Value> {
@@ -49,30 +25,6 @@ async fn names(s: &TestServer, class: &str, where_: Value) -> Vec<String> {
 
 fn v(names: &[&str]) -> Vec<String> {
     names.iter().map(|s| s.to_string()).collect()
-}
-
-/// Creates objects in one master batch (fast), asserting every create succeeded.
-async fn create_many(s: &TestServer, class: &str, bodies: Vec<Value>) -> Vec<String> {
-    let requests: Vec<Value> = bodies
-        .into_iter()
-        .map(|b| json!({"method": "POST", "path": format!("/parse/classes/{class}"), "body": b}))
-        .collect();
-    let (status, res) = send(
-        s.master(Method::POST, "/parse/batch")
-            .json(&json!({"requests": requests})),
-    )
-    .await;
-    assert_eq!(status, 200, "{res}");
-    res.as_array()
-        .unwrap()
-        .iter()
-        .map(|r| {
-            r["success"]["objectId"]
-                .as_str()
-                .unwrap_or_else(|| panic!("create failed: {r}"))
-                .to_string()
-        })
-        .collect()
 }
 
 /// The fixture used by most constraint tests.
@@ -870,4 +822,162 @@ async fn get_by_id_rejects_find_only_parameters() {
     )
     .await;
     assert_eq!(status, 200);
+}
+
+// ------------------------------------------------------------------------------------------------
+// $regex, $relativeTime
+
+#[tokio::test]
+async fn regex_with_options_and_quoted_literals() {
+    let s = TestServer::start().await;
+    create_many(
+        &s,
+        "Word",
+        vec![
+            json!({"name": "Apple pie", "tags": ["fruit", "Sweet"]}),
+            json!({"name": "apple.tart", "tags": ["pastry"]}),
+            json!({"name": "banana\nsplit", "tags": ["fruit", "cold"]}),
+            json!({"name": "a+b", "n": 3}),
+            json!({"name": "Crème brûlée", "tags": ["sweet"]}),
+        ],
+    )
+    .await;
+    let got = |w: Value| names(&s, "Word", w);
+    assert_eq!(
+        got(json!({"name": {"$regex": "^apple"}})).await,
+        v(&["apple.tart"])
+    );
+    assert_eq!(
+        got(json!({"name": {"$regex": "^apple", "$options": "i"}})).await,
+        v(&["Apple pie", "apple.tart"])
+    );
+    // The JS SDK's startsWith/endsWith/contains quote with \Q…\E.
+    assert_eq!(
+        got(json!({"name": {"$regex": "^\\Qapple.\\E"}})).await,
+        v(&["apple.tart"])
+    );
+    assert_eq!(
+        got(json!({"name": {"$regex": "\\Qa+b\\E$"}})).await,
+        v(&["a+b"])
+    );
+    assert_eq!(
+        got(json!({"name": {"$regex": "^split", "$options": "m"}})).await,
+        v(&["banana\nsplit"])
+    );
+    assert_eq!(
+        got(json!({"name": {"$regex": "^split"}})).await,
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        got(json!({"name": {"$regex": "a.split", "$options": "s"}})).await,
+        v(&["banana\nsplit"])
+    );
+    assert_eq!(
+        got(json!({"name": {"$regex": "brûl"}})).await,
+        v(&["Crème brûlée"])
+    );
+    assert_eq!(
+        got(json!({"name": {"$regex": "CRÈME", "$options": "i"}})).await,
+        v(&["Crème brûlée"])
+    );
+    assert_eq!(
+        got(json!({"name": {"$regex": "\\bpie\\b"}})).await,
+        v(&["Apple pie"])
+    );
+    // On arrays: any string item; never on numbers.
+    assert_eq!(
+        got(json!({"tags": {"$regex": "^sweet$", "$options": "i"}})).await,
+        v(&["Apple pie", "Crème brûlée"])
+    );
+    assert_eq!(
+        got(json!({"n": {"$regex": "3"}})).await,
+        Vec::<String>::new()
+    );
+    // containsAllStartingWith
+    assert_eq!(
+        got(json!({"tags": {"$all": [{"$regex": "^\\Qfr\\E"}, {"$regex": "^\\Qco\\E"}]}})).await,
+        v(&["banana\nsplit"])
+    );
+    // Catastrophic backtracking for a backtracking engine; linear here.
+    let long = format!("{}!", "a".repeat(5000));
+    s.create("Word", json!({"name": long})).await;
+    assert_eq!(
+        got(json!({"name": {"$regex": "^(a+)+$"}})).await,
+        Vec::<String>::new()
+    );
+}
+
+#[tokio::test]
+async fn regex_errors() {
+    let s = TestServer::start().await;
+    s.create("Word", json!({"name": "x"})).await;
+    for (w, code) in [
+        (json!({"name": {"$regex": 5}}), 107),
+        (json!({"name": {"$regex": "a", "$options": "g"}}), 102),
+        (json!({"name": {"$regex": "(unclosed"}}), 102),
+        (json!({"name": {"$regex": "(?<=x)a"}}), 102),
+        (json!({"name": {"$options": "i"}}), 102),
+        (json!({"name": {"$all": [{"$regex": "a"}, "b"]}}), 107),
+    ] {
+        let w = w.to_string();
+        let (status, res) = find(&s, "Word", &[("where", w.as_str())]).await;
+        assert_eq!(
+            (status, res["code"].as_i64()),
+            (400, Some(code)),
+            "{w}: {res}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn relative_time_bounds_dates() {
+    let s = TestServer::start().await;
+    let day = chrono::TimeDelta::days(1);
+    let now = chrono::Utc::now();
+    let iso =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    create_many(
+        &s,
+        "Event",
+        vec![
+            json!({"name": "last week", "at": {"__type": "Date", "iso": iso(now - day * 7)}}),
+            json!({"name": "yesterday", "at": {"__type": "Date", "iso": iso(now - day)}}),
+            json!({"name": "tomorrow", "at": {"__type": "Date", "iso": iso(now + day)}}),
+        ],
+    )
+    .await;
+    let got = |w: Value| names(&s, "Event", w);
+    assert_eq!(
+        got(json!({"at": {"$gt": {"$relativeTime": "3 days ago"}}})).await,
+        v(&["tomorrow", "yesterday"])
+    );
+    assert_eq!(
+        got(json!({"at": {"$lt": {"$relativeTime": "now"}}})).await,
+        v(&["last week", "yesterday"])
+    );
+    assert_eq!(
+        got(json!({"at": {"$gte": {"$relativeTime": "in 12 hours"}}, "name": {"$exists": true}}))
+            .await,
+        v(&["tomorrow"])
+    );
+    assert_eq!(
+        got(json!({"createdAt": {"$gt": {"$relativeTime": "1 hr ago"}}}))
+            .await
+            .len(),
+        3
+    );
+    for w in [
+        json!({"at": {"$eq": {"$relativeTime": "now"}}}),
+        json!({"at": {"$lt": {"$relativeTime": "3 days"}}}),
+        json!({"at": {"$lt": {"$relativeTime": "in 3 days ago"}}}),
+        json!({"at": {"$lt": {"$relativeTime": "in 3 fortnights"}}}),
+    ] {
+        let w = w.to_string();
+        let (status, res) = find(&s, "Event", &[("where", w.as_str())]).await;
+        assert_eq!(
+            (status, res["code"].as_i64()),
+            (400, Some(107)),
+            "{w}: {res}"
+        );
+    }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
+use serde_json::{json, Value};
 
 pub const APP_ID: &str = "test";
 pub const MASTER_KEY: &str = "test-master";
@@ -321,6 +321,54 @@ pub async fn send(rb: reqwest::RequestBuilder) -> (u16, Value) {
     let status = res.status().as_u16();
     let text = res.text().await.expect("body");
     (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+/// A find with query-string parameters, as a REST client sends it.
+pub async fn find(s: &TestServer, class: &str, params: &[(&str, &str)]) -> (u16, Value) {
+    send(
+        s.req(reqwest::Method::GET, &format!("/parse/classes/{class}"))
+            .query(params),
+    )
+    .await
+}
+
+/// The results of a successful `where` find, asserting 200.
+pub async fn find_where(
+    s: &TestServer,
+    class: &str,
+    where_: Value,
+    extra: &[(&str, &str)],
+) -> Vec<Value> {
+    let w = where_.to_string();
+    let mut params: Vec<(&str, &str)> = vec![("where", w.as_str())];
+    params.extend_from_slice(extra);
+    let (status, res) = find(s, class, &params).await;
+    assert_eq!(status, 200, "where {where_}: {res}");
+    res["results"].as_array().expect("results").clone()
+}
+
+/// Creates objects in one master batch (fast), asserting every create succeeded.
+pub async fn create_many(s: &TestServer, class: &str, bodies: Vec<Value>) -> Vec<String> {
+    let requests: Vec<Value> = bodies
+        .into_iter()
+        .map(|b| json!({"method": "POST", "path": format!("/parse/classes/{class}"), "body": b}))
+        .collect();
+    let (status, res) = send(
+        s.master(reqwest::Method::POST, "/parse/batch")
+            .json(&json!({"requests": requests})),
+    )
+    .await;
+    assert_eq!(status, 200, "{res}");
+    res.as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r["success"]["objectId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("create failed: {r}"))
+                .to_string()
+        })
+        .collect()
 }
 
 /// A random lowercase name part (schemas and topics accept it).

@@ -7,6 +7,7 @@ pub mod names;
 pub mod object;
 pub mod ops;
 pub mod outcome;
+pub mod pattern;
 pub mod query;
 pub mod schema;
 pub mod time;

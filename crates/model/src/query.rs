@@ -1,11 +1,20 @@
-//! The typed query: `where`, `order`, `limit`, `skip`, `count`, `keys`, `excludeKeys` parsed from
-//! request parameters, and the matcher and ordering the in-memory read model evaluates them with.
+//! The typed query: `where`, `order`, `limit`, `skip`, `count`, `keys`, `excludeKeys`, `include`
+//! and `redirectClassNameForKey` parsed from request parameters, and the matcher and ordering the
+//! in-memory read model evaluates them with.
+//!
+//! Some constraints need other data to be evaluated: sub-queries (`$inQuery`, `$notInQuery`,
+//! `$select`, `$dontSelect`), `$relatedTo`, and constraints on Relation fields. The query side
+//! resolves them into plain constraints (`$in`/`$nin` of what the sub-query found) before a read
+//! model sees the query, so each sub-query runs once; a read model treats an unresolved one as
+//! matching nothing.
 
 use std::cmp::Ordering;
 
 use serde_json::{json, Value};
 
 use crate::error::{code, ParseError};
+use crate::pattern::Pattern;
+use crate::time::Timestamp;
 use crate::value;
 use crate::Map;
 
@@ -47,7 +56,24 @@ pub enum Filter {
     And(Vec<Filter>),
     Or(Vec<Filter>),
     Nor(Vec<Filter>),
-    Field { path: String, cond: Cond },
+    Field {
+        path: String,
+        cond: Cond,
+    },
+    /// Objects in `key`, a Relation field of the object `class_name`/`object_id` (unresolved).
+    RelatedTo {
+        class_name: String,
+        object_id: String,
+        key: String,
+    },
+}
+
+/// The query of `$inQuery`, `$select` and their negations: a class and a `where`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubQuery {
+    pub class_name: String,
+    pub filter: Filter,
+    pub redirect_class_name_for_key: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +89,24 @@ pub enum Cond {
     Exists(bool),
     All(Vec<Value>),
     ContainedBy(Vec<Value>),
+    /// A string matching the pattern, or an array with such a string.
+    Regex(Pattern),
+    /// An array with, for each pattern, a string item matching it (`containsAllStartingWith`).
+    AllRegex(Vec<Pattern>),
+    /// A pointer to an object the sub-query finds (unresolved).
+    InQuery(Box<SubQuery>),
+    /// Not a pointer to an object the sub-query finds (unresolved).
+    NotInQuery(Box<SubQuery>),
+    /// Equal to the value of `key` in one of the sub-query's objects (unresolved).
+    Select {
+        query: Box<SubQuery>,
+        key: String,
+    },
+    /// Equal to none of the values of `key` in the sub-query's objects (unresolved).
+    DontSelect {
+        query: Box<SubQuery>,
+        key: String,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +124,13 @@ pub struct Query {
     pub count: bool,
     pub keys: Option<Vec<String>>,
     pub exclude_keys: Vec<String>,
+    /// Pointer paths to replace by the objects they point to, shortest first, every prefix of a
+    /// path included before it (`a.b` brings `a`).
+    pub include: Vec<Vec<String>>,
+    /// `include=*`: every Pointer and Array field of the class, one level deep.
+    pub include_all: bool,
+    /// Query the target class of this Relation field instead (with `$relatedTo`).
+    pub redirect_class_name_for_key: Option<String>,
 }
 
 impl Default for Query {
@@ -92,6 +143,9 @@ impl Default for Query {
             count: false,
             keys: None,
             exclude_keys: vec![],
+            include: vec![],
+            include_all: false,
+            redirect_class_name_for_key: None,
         }
     }
 }
@@ -153,8 +207,13 @@ pub fn check_get_params(params: &Map) -> Result<(), ParseError> {
 }
 
 impl Query {
-    /// Reads the find parameters of a request (query string or tunnelled body).
-    pub fn from_params(params: &Map, max_limit: Option<usize>) -> Result<Query, ParseError> {
+    /// Reads the find parameters of a request (query string or tunnelled body); `now` anchors
+    /// `$relativeTime`.
+    pub fn from_params(
+        params: &Map,
+        max_limit: Option<usize>,
+        now: &Timestamp,
+    ) -> Result<Query, ParseError> {
         if let Some(bad) = params.keys().find(|k| !FIND_PARAMS.contains(&k.as_str())) {
             return Err(ParseError::invalid_query(format!(
                 "Invalid parameter for query: {bad}"
@@ -164,7 +223,7 @@ impl Query {
         if let Some(w) = params.get("where") {
             let w = json_param(w)?;
             q.filter = match w {
-                Value::Object(m) => parse_where(&m)?,
+                Value::Object(m) => parse_where(&m, now)?,
                 Value::Null => Filter::And(vec![]),
                 _ => return Err(ParseError::invalid_json("where must be a JSON object")),
             };
@@ -212,7 +271,58 @@ impl Query {
         if let Some(k) = params.get("excludeKeys") {
             q.exclude_keys = list_param(k);
         }
+        let mut include = params.get("include").map(list_param).unwrap_or_default();
+        if include.iter().any(|p| p == "*") || params.get("includeAll").is_some_and(truthy) {
+            q.include_all = true;
+        }
+        // A dotted key selects inside an included object, so it includes its parent path.
+        for key in q.keys.iter().flatten() {
+            if let Some((parent, _)) = key.rsplit_once('.') {
+                include.push(parent.to_string());
+            }
+        }
+        let mut paths: Vec<Vec<String>> = Vec::new();
+        for path in include.iter().filter(|p| *p != "*") {
+            let segs: Vec<String> = path.split('.').map(String::from).collect();
+            for n in 1..=segs.len() {
+                if !paths.iter().any(|p| p[..] == segs[..n]) {
+                    paths.push(segs[..n].to_vec());
+                }
+            }
+        }
+        paths.sort_by_key(Vec::len);
+        q.include = paths;
+        if let Some(r) = params.get("redirectClassNameForKey") {
+            q.redirect_class_name_for_key = r.as_str().map(String::from);
+        }
         Ok(q)
+    }
+
+    /// The `keys` and `excludeKeys` that apply inside the objects included at `path`: the
+    /// remainders of the dotted keys that start with it, one segment deep.
+    pub fn projection_at(&self, path: &[String]) -> Query {
+        let below = |keys: &[String]| -> Vec<String> {
+            let mut out: Vec<String> = Vec::new();
+            for key in keys {
+                let segs: Vec<&str> = key.split('.').collect();
+                if segs.len() > path.len() && segs[..path.len()] == path[..] {
+                    let next = segs[path.len()].to_string();
+                    if !out.contains(&next) {
+                        out.push(next);
+                    }
+                }
+            }
+            out
+        };
+        Query {
+            keys: self
+                .keys
+                .as_deref()
+                .map(below)
+                .filter(|keys| !keys.is_empty()),
+            exclude_keys: below(&self.exclude_keys),
+            ..Query::default()
+        }
     }
 
     /// Whether `object` matches the query's `where`.
@@ -276,13 +386,13 @@ fn check_key(key: &str) -> Result<(), ParseError> {
     }
 }
 
-fn sub_filters(v: &Value, op: &str) -> Result<Vec<Filter>, ParseError> {
+fn sub_filters(v: &Value, op: &str, now: &Timestamp) -> Result<Vec<Filter>, ParseError> {
     let arr = v.as_array().ok_or_else(|| {
         ParseError::invalid_query(format!("Bad {op} format - use an array value."))
     })?;
     arr.iter()
         .map(|w| match w {
-            Value::Object(m) => parse_where(m),
+            Value::Object(m) => parse_where(m, now),
             _ => Err(ParseError::invalid_query(format!(
                 "Bad {op} format - use an array of objects."
             ))),
@@ -291,14 +401,15 @@ fn sub_filters(v: &Value, op: &str) -> Result<Vec<Filter>, ParseError> {
 }
 
 /// Parses a `where` object into a filter.
-pub fn parse_where(w: &Map) -> Result<Filter, ParseError> {
+pub fn parse_where(w: &Map, now: &Timestamp) -> Result<Filter, ParseError> {
     let mut all = Vec::new();
     for (key, v) in w {
         match key.as_str() {
-            "$or" => all.push(Filter::Or(sub_filters(v, "$or")?)),
-            "$and" => all.push(Filter::And(sub_filters(v, "$and")?)),
+            "$or" => all.push(Filter::Or(sub_filters(v, "$or", now)?)),
+            "$and" => all.push(Filter::And(sub_filters(v, "$and", now)?)),
+            "$relatedTo" => all.push(related_to(v)?),
             "$nor" => {
-                let subs = sub_filters(v, "$nor")?;
+                let subs = sub_filters(v, "$nor", now)?;
                 if subs.is_empty() {
                     return Err(ParseError::invalid_query(
                         "Bad $nor format - use an array of at least 1 value.",
@@ -312,7 +423,7 @@ pub fn parse_where(w: &Map) -> Result<Filter, ParseError> {
             }
             k => {
                 check_key(k)?;
-                for cond in parse_constraint(k, v)? {
+                for cond in parse_constraint(k, v, now)? {
                     all.push(Filter::Field {
                         path: k.to_string(),
                         cond,
@@ -326,6 +437,11 @@ pub fn parse_where(w: &Map) -> Result<Filter, ParseError> {
 
 fn query_value(key: &str, v: &Value) -> Result<Value, ParseError> {
     if let Value::Object(m) = v {
+        if m.contains_key("$relativeTime") {
+            return Err(ParseError::invalid_json(
+                "$relativeTime can only be used with the $lt, $lte, $gt, and $gte operators",
+            ));
+        }
         if m.contains_key("__type") {
             return Ok(value::normalize(v)?.0);
         }
@@ -352,7 +468,178 @@ fn value_list(key: &str, v: &Value, op: &str) -> Result<Vec<Value>, ParseError> 
         .collect()
 }
 
-fn parse_constraint(key: &str, v: &Value) -> Result<Vec<Cond>, ParseError> {
+/// The bound of `$lt`, `$lte`, `$gt`, `$gte`: a value, or a `$relativeTime` from `now`.
+fn bound_value(key: &str, op: &str, v: &Value, now: &Timestamp) -> Result<Value, ParseError> {
+    match v.get("$relativeTime") {
+        Some(text) => {
+            let text = text.as_str().unwrap_or_default();
+            let t = relative_time(text, now).map_err(|info| {
+                ParseError::invalid_json(format!("bad $relativeTime ({op}) value. {info}"))
+            })?;
+            Ok(json!({"__type": "Date", "iso": crate::time::to_iso(&t)}))
+        }
+        None => query_value(key, v),
+    }
+}
+
+/// Parse Server's relative dates: `now`, `in 2 weeks`, `3 days 4 hours ago` (units yr, wk, d, hr,
+/// min, sec, spelled short, long, singular or plural; integers only).
+pub fn relative_time(text: &str, now: &Timestamp) -> Result<Timestamp, String> {
+    let text = text.to_lowercase();
+    let mut parts: Vec<&str> = text.split(' ').filter(|p| !p.is_empty()).collect();
+    let future = parts.first() == Some(&"in");
+    let past = parts.last() == Some(&"ago");
+    if !future && !past && text != "now" {
+        return Err("Time should either start with 'in' or end with 'ago'".into());
+    }
+    if future && past {
+        return Err("Time cannot have both 'in' and 'ago'".into());
+    }
+    // Like Parse Server, "now" goes through the "ago" branch with nothing left.
+    if future {
+        parts.remove(0);
+    } else {
+        parts.pop();
+    }
+    if !parts.len().is_multiple_of(2) {
+        return Err("Invalid time string. Dangling unit or number.".into());
+    }
+    let mut seconds: i64 = 0;
+    for pair in parts.chunks(2) {
+        let n: i64 = pair[0]
+            .parse()
+            .map_err(|_| format!("'{}' is not an integer.", pair[0]))?;
+        let unit = match pair[1] {
+            "yr" | "yrs" | "year" | "years" => 31_536_000,
+            "wk" | "wks" | "week" | "weeks" => 604_800,
+            "d" | "day" | "days" => 86_400,
+            "hr" | "hrs" | "hour" | "hours" => 3_600,
+            "min" | "mins" | "minute" | "minutes" => 60,
+            "sec" | "secs" | "second" | "seconds" => 1,
+            other => return Err(format!("Invalid interval: '{other}'")),
+        };
+        seconds = n
+            .checked_mul(unit)
+            .and_then(|s| s.checked_add(seconds))
+            .ok_or("Time out of range")?;
+    }
+    let delta = chrono::TimeDelta::try_seconds(seconds).ok_or("Time out of range")?;
+    let t = if future {
+        now.checked_add_signed(delta)
+    } else {
+        now.checked_sub_signed(delta)
+    };
+    t.ok_or_else(|| "Time out of range".to_string())
+}
+
+/// `$regex` with its `$options`.
+fn pattern(v: &Value, options: Option<&Value>) -> Result<Pattern, ParseError> {
+    let source = v
+        .as_str()
+        .ok_or_else(|| ParseError::invalid_json(format!("bad regex: {v}")))?;
+    let options = match options {
+        None => "",
+        Some(Value::String(o)) => o,
+        Some(o) => {
+            return Err(ParseError::invalid_query(format!(
+                "Bad $options value for query: {o}"
+            )))
+        }
+    };
+    Pattern::new(source, options)
+}
+
+/// `$all`: values, or (all of them) `{"$regex": …}` objects.
+fn all_values(key: &str, v: &Value) -> Result<Cond, ParseError> {
+    let items = v
+        .as_array()
+        .ok_or_else(|| ParseError::invalid_json("bad $all value"))?;
+    let is_regex = |x: &Value| x.get("$regex").is_some();
+    if items.iter().any(is_regex) {
+        if !items.iter().all(is_regex) {
+            return Err(ParseError::invalid_json(format!(
+                "All $all values must be of regex type or none: {v}"
+            )));
+        }
+        return items
+            .iter()
+            .map(|x| pattern(&x["$regex"], x.get("$options")))
+            .collect::<Result<_, _>>()
+            .map(Cond::AllRegex);
+    }
+    value_list(key, v, "$all").map(Cond::All)
+}
+
+/// The `{className, where}` of `$inQuery`/`$notInQuery`, or the `query` of `$select`.
+fn sub_query(v: &Value, op: &str, now: &Timestamp) -> Result<SubQuery, ParseError> {
+    let improper = || ParseError::invalid_query(format!("improper usage of {op}"));
+    let m = v.as_object().ok_or_else(improper)?;
+    let class_name = m
+        .get("className")
+        .and_then(Value::as_str)
+        .filter(|c| !c.is_empty())
+        .ok_or_else(improper)?;
+    let filter = match m.get("where") {
+        Some(Value::Object(w)) => parse_where(w, now)?,
+        // The iOS SDK leaves `where` out of a `$select` query that has no constraints.
+        None if matches!(op, "$select" | "$dontSelect") => Filter::And(vec![]),
+        _ => return Err(improper()),
+    };
+    Ok(SubQuery {
+        class_name: class_name.to_string(),
+        filter,
+        redirect_class_name_for_key: m
+            .get("redirectClassNameForKey")
+            .and_then(Value::as_str)
+            .map(String::from),
+    })
+}
+
+/// `$select`/`$dontSelect`: exactly `query` and `key`.
+fn select(v: &Value, op: &str, now: &Timestamp) -> Result<(Box<SubQuery>, String), ParseError> {
+    let improper = || ParseError::invalid_query(format!("improper usage of {op}"));
+    let m = v
+        .as_object()
+        .filter(|m| m.len() == 2)
+        .ok_or_else(improper)?;
+    let key = m
+        .get("key")
+        .and_then(Value::as_str)
+        .filter(|k| !k.is_empty())
+        .ok_or_else(improper)?;
+    let query = m.get("query").ok_or_else(improper)?;
+    Ok((Box::new(sub_query(query, op, now)?), key.to_string()))
+}
+
+/// `$relatedTo: {"object": <pointer>, "key": <relation field>}`.
+fn related_to(v: &Value) -> Result<Filter, ParseError> {
+    let improper = || ParseError::invalid_query("improper usage of $relatedTo");
+    let object = v.get("object").ok_or_else(improper)?;
+    let text = |k: &str| {
+        object
+            .get(k)
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+    };
+    match (
+        object.get("__type").and_then(Value::as_str),
+        text("className"),
+        text("objectId"),
+        v.get("key").and_then(Value::as_str),
+    ) {
+        (Some("Pointer" | "Object"), Some(class_name), Some(object_id), Some(key)) => {
+            Ok(Filter::RelatedTo {
+                class_name,
+                object_id,
+                key: key.to_string(),
+            })
+        }
+        _ => Err(improper()),
+    }
+}
+
+fn parse_constraint(key: &str, v: &Value, now: &Timestamp) -> Result<Vec<Cond>, ParseError> {
     let Some(m) = v
         .as_object()
         .filter(|m| m.keys().any(|k| k.starts_with('$')))
@@ -369,14 +656,27 @@ fn parse_constraint(key: &str, v: &Value) -> Result<Vec<Cond>, ParseError> {
         conds.push(match op.as_str() {
             "$eq" => Cond::Eq(query_value(key, arg)?),
             "$ne" => Cond::Ne(query_value(key, arg)?),
-            "$lt" => Cond::Lt(query_value(key, arg)?),
-            "$lte" => Cond::Lte(query_value(key, arg)?),
-            "$gt" => Cond::Gt(query_value(key, arg)?),
-            "$gte" => Cond::Gte(query_value(key, arg)?),
+            "$lt" => Cond::Lt(bound_value(key, op, arg, now)?),
+            "$lte" => Cond::Lte(bound_value(key, op, arg, now)?),
+            "$gt" => Cond::Gt(bound_value(key, op, arg, now)?),
+            "$gte" => Cond::Gte(bound_value(key, op, arg, now)?),
             "$in" => Cond::In(value_list(key, arg, "$in")?),
             "$nin" => Cond::Nin(value_list(key, arg, "$nin")?),
-            "$all" => Cond::All(value_list(key, arg, "$all")?),
+            "$all" => all_values(key, arg)?,
             "$containedBy" => Cond::ContainedBy(value_list(key, arg, "$containedBy")?),
+            "$regex" => Cond::Regex(pattern(arg, m.get("$options"))?),
+            "$options" if m.contains_key("$regex") => continue,
+            "$options" => return Err(ParseError::invalid_query("$options needs a $regex")),
+            "$inQuery" => Cond::InQuery(Box::new(sub_query(arg, op, now)?)),
+            "$notInQuery" => Cond::NotInQuery(Box::new(sub_query(arg, op, now)?)),
+            "$select" => {
+                let (query, key) = select(arg, op, now)?;
+                Cond::Select { query, key }
+            }
+            "$dontSelect" => {
+                let (query, key) = select(arg, op, now)?;
+                Cond::DontSelect { query, key }
+            }
             "$exists" => match arg {
                 Value::Bool(b) => Cond::Exists(*b),
                 _ => return Err(ParseError::invalid_json("bad $exists value")),
@@ -467,6 +767,7 @@ impl Filter {
             Filter::Or(fs) => fs.iter().any(|f| f.matches(object)),
             Filter::Nor(fs) => !fs.iter().any(|f| f.matches(object)),
             Filter::Field { path, cond } => cond.matches(field_value(object, path).as_ref()),
+            Filter::RelatedTo { .. } => false,
         }
     }
 }
@@ -501,6 +802,25 @@ impl Cond {
                 Some(Value::Array(items)) => items.iter().all(|i| vs.iter().any(|v| equal(i, v))),
                 _ => false,
             },
+            Cond::Regex(p) => match field {
+                Some(Value::String(s)) => p.is_match(s),
+                Some(Value::Array(items)) => items
+                    .iter()
+                    .any(|i| i.as_str().is_some_and(|s| p.is_match(s))),
+                _ => false,
+            },
+            Cond::AllRegex(ps) => match field {
+                Some(Value::Array(items)) => ps.iter().all(|p| {
+                    items
+                        .iter()
+                        .any(|i| i.as_str().is_some_and(|s| p.is_match(s)))
+                }),
+                _ => false,
+            },
+            Cond::InQuery(_)
+            | Cond::NotInQuery(_)
+            | Cond::Select { .. }
+            | Cond::DontSelect { .. } => false,
         }
     }
 }
@@ -508,6 +828,10 @@ impl Cond {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn now() -> Timestamp {
+        crate::time::parse_iso("2024-06-01T12:00:00.000Z").unwrap()
+    }
 
     fn params(v: Value) -> Map {
         v.as_object().unwrap().clone()
@@ -518,7 +842,7 @@ mod tests {
     }
 
     fn q(where_: Value) -> Query {
-        Query::from_params(&params(json!({"where": where_})), None).unwrap()
+        Query::from_params(&params(json!({"where": where_})), None, &now()).unwrap()
     }
 
     #[test]
@@ -526,6 +850,7 @@ mod tests {
         let q = Query::from_params(
             &params(json!({"where": "{\"a\":1}", "limit": "5", "skip": "2", "order": "-score,name", "count": "1"})),
             None,
+            &now(),
         )
         .unwrap();
         assert_eq!(q.limit, 5);
@@ -544,19 +869,19 @@ mod tests {
                 }
             ]
         );
-        let e = Query::from_params(&params(json!({"bogus": 1})), None).unwrap_err();
+        let e = Query::from_params(&params(json!({"bogus": 1})), None, &now()).unwrap_err();
         assert_eq!(
             (e.code, e.error.as_str()),
             (102, "Invalid parameter for query: bogus")
         );
         assert_eq!(
-            Query::from_params(&params(json!({"where": "{bad"})), None)
+            Query::from_params(&params(json!({"where": "{bad"})), None, &now())
                 .unwrap_err()
                 .code,
             107
         );
         assert_eq!(
-            Query::from_params(&params(json!({"limit": "x"})), None)
+            Query::from_params(&params(json!({"limit": "x"})), None, &now())
                 .unwrap_err()
                 .code,
             117
@@ -613,12 +938,123 @@ mod tests {
 
     #[test]
     fn bad_constraints_are_errors() {
-        let bad = |w: Value| Query::from_params(&params(json!({"where": w})), None).unwrap_err();
+        let bad =
+            |w: Value| Query::from_params(&params(json!({"where": w})), None, &now()).unwrap_err();
         assert_eq!(bad(json!({"a": {"$wat": 1}})).code, 107);
         assert_eq!(bad(json!({"ACL": 1})).code, 102);
         assert_eq!(bad(json!({"$or": 1})).code, 102);
         assert_eq!(bad(json!({"a b": 1})).code, 105);
         assert_eq!(bad(json!({"a": {"$in": 1}})).code, 107);
+    }
+
+    #[test]
+    fn regex_and_options() {
+        let o = obj(json!({"name": "Alice", "tags": ["red", "Blue"], "n": 1}));
+        assert!(q(json!({"name": {"$regex": "^Al"}})).matches(&o));
+        assert!(!q(json!({"name": {"$regex": "^al"}})).matches(&o));
+        assert!(q(json!({"name": {"$regex": "^al", "$options": "i"}})).matches(&o));
+        assert!(q(json!({"tags": {"$regex": "^blu", "$options": "i"}})).matches(&o));
+        assert!(!q(json!({"n": {"$regex": "1"}})).matches(&o));
+        assert!(
+            q(json!({"tags": {"$all": [{"$regex": "^\\Qre\\E"}, {"$regex": "^B"}]}})).matches(&o)
+        );
+        assert!(!q(json!({"tags": {"$all": [{"$regex": "^re"}, {"$regex": "^x"}]}})).matches(&o));
+        let bad =
+            |w: Value| Query::from_params(&params(json!({"where": w})), None, &now()).unwrap_err();
+        assert_eq!(bad(json!({"a": {"$regex": 1}})).code, 107);
+        assert_eq!(
+            bad(json!({"a": {"$regex": "a", "$options": "q"}})).code,
+            102
+        );
+        assert_eq!(bad(json!({"a": {"$regex": "(a"}})).code, 102);
+        assert_eq!(
+            bad(json!({"a": {"$all": [{"$regex": "a"}, "b"]}})).code,
+            107
+        );
+    }
+
+    #[test]
+    fn relative_times() {
+        let o = obj(json!({"d": {"__type": "Date", "iso": "2024-05-30T12:00:00.000Z"}}));
+        assert!(q(json!({"d": {"$gt": {"$relativeTime": "3 days ago"}}})).matches(&o));
+        assert!(!q(json!({"d": {"$gt": {"$relativeTime": "1 day ago"}}})).matches(&o));
+        assert!(q(json!({"d": {"$lt": {"$relativeTime": "in 1 hr"}}})).matches(&o));
+        assert!(q(json!({"d": {"$lte": {"$relativeTime": "now"}}})).matches(&o));
+        let n = now();
+        assert_eq!(
+            crate::time::to_iso(&super::relative_time("2 weeks 1 day ago", &n).unwrap()),
+            "2024-05-17T12:00:00.000Z"
+        );
+        for bad in [
+            "3 days",
+            "in 3 days ago",
+            "in 3",
+            "in x days",
+            "in 3 fortnights",
+        ] {
+            assert!(super::relative_time(bad, &n).is_err(), "{bad}");
+        }
+        let bad =
+            |w: Value| Query::from_params(&params(json!({"where": w})), None, &now()).unwrap_err();
+        assert_eq!(
+            bad(json!({"d": {"$eq": {"$relativeTime": "now"}}})).code,
+            107
+        );
+        assert_eq!(
+            bad(json!({"d": {"$lt": {"$relativeTime": "soon"}}})).code,
+            107
+        );
+    }
+
+    #[test]
+    fn sub_queries_and_related_to_parse() {
+        let query = q(json!({
+            "post": {"$inQuery": {"className": "Post", "where": {"n": 1}}},
+            "author": {"$select": {"query": {"className": "U"}, "key": "name"}},
+            "$relatedTo": {"object": {"__type": "Pointer", "className": "P", "objectId": "x"}, "key": "likes"},
+        }));
+        let Filter::And(parts) = &query.filter else {
+            panic!()
+        };
+        assert_eq!(parts.len(), 3);
+        assert!(parts.contains(&Filter::RelatedTo {
+            class_name: "P".into(),
+            object_id: "x".into(),
+            key: "likes".into()
+        }));
+        let bad =
+            |w: Value| Query::from_params(&params(json!({"where": w})), None, &now()).unwrap_err();
+        assert_eq!(bad(json!({"a": {"$inQuery": {"where": {}}}})).code, 102);
+        assert_eq!(
+            bad(json!({"a": {"$select": {"query": {"className": "U"}}}})).code,
+            102
+        );
+        assert_eq!(
+            bad(json!({"$relatedTo": {"object": 1, "key": "k"}})).code,
+            102
+        );
+    }
+
+    #[test]
+    fn include_paths_and_projection_below() {
+        let query = Query::from_params(
+            &params(json!({"include": "post.author,comments", "keys": "title,post.author.name"})),
+            None,
+            &now(),
+        )
+        .unwrap();
+        let paths: Vec<String> = query.include.iter().map(|p| p.join(".")).collect();
+        assert_eq!(paths, ["post", "comments", "post.author"]);
+        let post = ["post".to_string()];
+        assert_eq!(
+            query.projection_at(&post).keys,
+            Some(vec!["author".to_string()])
+        );
+        assert!(
+            Query::from_params(&params(json!({"include": "*"})), None, &now())
+                .unwrap()
+                .include_all
+        );
     }
 
     #[test]
@@ -628,7 +1064,7 @@ mod tests {
             obj(json!({"objectId": "a", "s": 10})),
             obj(json!({"objectId": "b"})),
         ];
-        let query = Query::from_params(&params(json!({"order": "-s"})), None).unwrap();
+        let query = Query::from_params(&params(json!({"order": "-s"})), None, &now()).unwrap();
         query.sort(&mut objs);
         let ids: Vec<_> = objs
             .iter()
@@ -639,7 +1075,7 @@ mod tests {
 
     #[test]
     fn projection_keeps_required_keys() {
-        let query = Query::from_params(&params(json!({"keys": "a"})), None).unwrap();
+        let query = Query::from_params(&params(json!({"keys": "a"})), None, &now()).unwrap();
         let mut o = obj(json!({"objectId": "x", "createdAt": "t", "a": 1, "b": 2}));
         query.project(&mut o);
         assert_eq!(o, obj(json!({"objectId": "x", "createdAt": "t", "a": 1})));

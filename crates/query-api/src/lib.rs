@@ -1,17 +1,32 @@
 //! The read routes: get an object, find objects (with count), health. Served by query-api
 //! processes and linked into command-api, because the JS SDK tunnels reads through POST.
+//!
+//! A find runs in three steps: resolve what the read model cannot evaluate alone (`resolve`),
+//! read the page from the read model, then replace included pointers (`include`).
+
+mod include;
+mod resolve;
 
 use std::sync::Arc;
 
 use api::{ApiError, Handler, ParseRequest, ParseResponse, RequestContext, Route};
 use async_trait::async_trait;
-use model::query::{check_get_params, Query};
-use model::{code, ClassSchema, Map, Object, ParseError};
-use readmodel::ReadStore;
+use model::query::{check_get_params, Filter, Query};
+use model::{code, ClassSchema, FieldType, Map, Object, ParseError};
+use readmodel::{ReadStore, StoreError};
 use serde_json::{json, Value};
 
 pub struct QueryApi {
     store: Arc<dyn ReadStore>,
+}
+
+/// A store failure as the client sees it: a query the store refuses is the client's mistake
+/// (102); anything else is ours.
+pub(crate) fn store_error(e: StoreError) -> ApiError {
+    match e {
+        StoreError::Refused(msg) => ParseError::invalid_query(msg).into(),
+        other => ApiError::internal(other),
+    }
 }
 
 impl QueryApi {
@@ -34,7 +49,7 @@ impl QueryApi {
             .store
             .schema(&ctx.app.app_id, class)
             .await
-            .map_err(ApiError::internal)?;
+            .map_err(store_error)?;
         if schema.is_none() && !ctx.auth.is_master() && !ctx.app.allow_client_class_creation {
             return Err(ParseError::new(
                 code::OPERATION_FORBIDDEN,
@@ -45,6 +60,66 @@ impl QueryApi {
         Ok(schema)
     }
 
+    /// The class a query runs on: with `redirectClassNameForKey`, the target class of that
+    /// Relation field of `class` (when it is one).
+    async fn target_class(
+        &self,
+        ctx: &RequestContext,
+        class: &str,
+        query: &Query,
+    ) -> Result<Option<String>, ApiError> {
+        let Some(key) = &query.redirect_class_name_for_key else {
+            return Ok(None);
+        };
+        let schema = self
+            .store
+            .schema(&ctx.app.app_id, class)
+            .await
+            .map_err(store_error)?;
+        Ok(match schema.as_ref().and_then(|s| s.field_type(key)) {
+            Some(FieldType::Relation(target)) => Some(target.clone()),
+            _ => None,
+        })
+    }
+
+    /// Prepares `query` on `class` for the read model: the class it really runs on (another one
+    /// with `redirectClassNameForKey`), that class's schema (`None`: it has no objects), and the
+    /// query with sub-queries and relations resolved (each sub-query runs here, once).
+    pub(crate) async fn prepare(
+        &self,
+        ctx: &RequestContext,
+        class: &str,
+        mut query: Query,
+    ) -> Result<(String, Option<ClassSchema>, Query), ApiError> {
+        let class = self
+            .target_class(ctx, class, &query)
+            .await?
+            .unwrap_or_else(|| class.to_string());
+        let schema = self.schema_for(ctx, &class).await?;
+        if schema.is_some() {
+            let filter = std::mem::replace(&mut query.filter, Filter::And(vec![]));
+            query.filter = self.resolve(ctx, schema.as_ref(), filter).await?;
+        }
+        Ok((class, schema, query))
+    }
+
+    /// The page of objects a prepared query finds.
+    pub(crate) async fn find_prepared(
+        &self,
+        ctx: &RequestContext,
+        class: &str,
+        schema: Option<&ClassSchema>,
+        query: &Query,
+    ) -> Result<Vec<Object>, ApiError> {
+        if schema.is_none() || query.limit == 0 {
+            return Ok(vec![]);
+        }
+        self.store
+            .find(&ctx.app.app_id, class, query)
+            .await
+            .map_err(store_error)
+    }
+
     async fn get(
         &self,
         req: &ParseRequest,
@@ -52,50 +127,48 @@ impl QueryApi {
         id: &str,
     ) -> Result<ParseResponse, ApiError> {
         check_get_params(&req.params)?;
-        let query = Query::from_params(&req.params, None)?;
+        let query = Query::from_params(&req.params, None, &chrono::Utc::now())?;
         let schema = self.schema_for(&req.ctx, class).await?;
         let object = self
             .store
             .get(&req.ctx.app.app_id, class, id)
             .await
-            .map_err(ApiError::internal)?
+            .map_err(store_error)?
             .ok_or_else(ParseError::not_found)?;
-        Ok(ParseResponse::ok(Value::Object(render(
-            schema.as_ref(),
-            object,
-            &query,
-        ))))
+        let mut results = [render(schema.as_ref(), object, &query)];
+        self.include(&req.ctx, class, &query, &mut results).await?;
+        let [object] = results;
+        Ok(ParseResponse::ok(Value::Object(object)))
     }
 
     async fn find(&self, req: &ParseRequest, class: &str) -> Result<ParseResponse, ApiError> {
-        let query = Query::from_params(&req.params, req.ctx.app.max_limit)?;
-        let Some(schema) = self.schema_for(&req.ctx, class).await? else {
-            let mut body = json!({"results": []});
-            if query.count {
-                body["count"] = json!(0);
-            }
-            return Ok(ParseResponse::ok(body));
-        };
-        let app = &req.ctx.app.app_id;
-        let found = if query.limit == 0 {
-            vec![]
-        } else {
-            self.store
-                .find(app, class, &query)
-                .await
-                .map_err(ApiError::internal)?
-        };
-        let results: Vec<Value> = found
+        let ctx = &req.ctx;
+        let query = Query::from_params(&req.params, ctx.app.max_limit, &chrono::Utc::now())?;
+        let (target, schema, query) = self.prepare(ctx, class, query).await?;
+        let found = self
+            .find_prepared(ctx, &target, schema.as_ref(), &query)
+            .await?;
+        let mut results: Vec<Map> = found
             .into_iter()
-            .map(|o| Value::Object(render(Some(&schema), o, &query)))
+            .map(|o| render(schema.as_ref(), o, &query))
             .collect();
+        self.include(ctx, &target, &query, &mut results).await?;
+        if target != class {
+            for r in &mut results {
+                r.insert("className".into(), Value::String(target.clone()));
+            }
+        }
         let mut body = json!({"results": results});
         if query.count {
-            body["count"] = json!(self
-                .store
-                .count(app, class, &query)
-                .await
-                .map_err(ApiError::internal)?);
+            let count = match schema {
+                Some(_) => self
+                    .store
+                    .count(&ctx.app.app_id, &target, &query)
+                    .await
+                    .map_err(store_error)?,
+                None => 0,
+            };
+            body["count"] = json!(count);
         }
         Ok(ParseResponse::ok(body))
     }

@@ -22,6 +22,9 @@ pub enum StoreError {
     Unavailable(String),
     #[error("read model database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The store refused the query itself (e.g. a regular expression too complex to run).
+    #[error("{0}")]
+    Refused(String),
     #[error("partition {partition} is at {found}, not at {expected}: another projector moved it")]
     Moved {
         partition: u32,
@@ -58,6 +61,14 @@ pub trait ReadStore: Send + Sync + 'static {
         class: &str,
         field: &str,
         owner: &str,
+    ) -> Result<Vec<String>, StoreError>;
+    /// Ids of the objects whose relation `field` holds any of `targets`.
+    async fn owners(
+        &self,
+        app: &str,
+        class: &str,
+        field: &str,
+        targets: &[String],
     ) -> Result<Vec<String>, StoreError>;
     /// The position in log partition `partition` of the last event folded into this store
     /// (0 for none).

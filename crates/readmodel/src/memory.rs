@@ -183,6 +183,31 @@ impl ReadStore for MemoryStore {
             .unwrap_or_default())
     }
 
+    async fn owners(
+        &self,
+        app: &str,
+        class: &str,
+        field: &str,
+        targets: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .app(app)
+            .and_then(|a| {
+                let data = a.read();
+                let cd = data.classes.get(class)?;
+                Some(
+                    cd.relations
+                        .iter()
+                        .filter(|((f, _), ids)| {
+                            f == field && targets.iter().any(|t| ids.contains(t))
+                        })
+                        .map(|((_, owner), _)| owner.clone())
+                        .collect(),
+                )
+            })
+            .unwrap_or_default())
+    }
+
     async fn position(&self, _partition: u32) -> Result<u64, StoreError> {
         Ok(self.position.load(Ordering::Acquire))
     }

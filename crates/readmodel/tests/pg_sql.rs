@@ -6,6 +6,8 @@
 //! `CHRONICLE_TEST_QUERIES` changes the number of queries.
 
 // The compiler module compiled into this test directly, so it needs no public path.
+#[path = "../src/postgres/regex_pg.rs"]
+mod regex_pg;
 #[path = "../src/postgres/sql.rs"]
 mod sql;
 
@@ -47,7 +49,7 @@ impl Rng {
 const STRINGS: &[&str] = &[
     "", "a", "A", "b", "B", "ab", "aB", "Ab", "abc", "é", "É", "e", "E", "z", "Z", "ß", "ss",
     "日本", "😀", "a b", "a\"b", "a\\b", "tab\tx", "\u{1}x", "\u{7f}", "a/b", "10", "2", "1.5",
-    "true", "null", "p1",
+    "true", "null", "p1", "a\nb", "x\ny",
 ];
 
 fn number(rng: &mut Rng) -> Value {
@@ -364,8 +366,57 @@ fn values(rng: &mut Rng, path: &str, st: &Stored) -> Vec<Value> {
         .collect()
 }
 
+/// Patterns over the test strings: anchors, classes, case, escapes, repetition, Unicode, the
+/// SDKs' `\Q…\E` quoting, line and word boundaries.
+const PATTERNS: &[&str] = &[
+    "a",
+    "^a",
+    "b$",
+    "^$",
+    "^a.*b$",
+    "[aA]",
+    "[^a]",
+    "A|é",
+    "(ab)+",
+    "a{2}",
+    "s{1,2}",
+    "^.$",
+    "\\d",
+    "^\\d+$",
+    "\\w",
+    "\\s",
+    "\\.",
+    "\\\\",
+    "\"",
+    "^\\Qa\"b\\E",
+    "\\Q1.5\\E",
+    "日",
+    "😀$",
+    "(?i)É",
+    "\\bb",
+    "\\Bb",
+    "a\\b",
+    "x$",
+    "^x",
+    "\\t",
+    "[\\u{1}-\\u{7f}]",
+    "é|ß",
+    "^(a|b)*?$",
+    "a??b",
+    "[[:alpha:]]",
+    "\\p{Lu}",
+    "(?s:.)",
+    "^(?:)",
+];
+
+fn regex(rng: &mut Rng) -> model::pattern::Pattern {
+    let source = *rng.pick(PATTERNS);
+    let options = *rng.pick(&["", "", "i", "m", "s", "x", "im", "is"]);
+    model::pattern::Pattern::new(source, options).expect("a valid test pattern")
+}
+
 fn cond(rng: &mut Rng, path: &str, st: &Stored) -> Cond {
-    let kind = rng.below(11);
+    let kind = rng.below(13);
     let mut v = || query_value(rng, path, st);
     let c = match kind {
         0 => Cond::Eq(v()),
@@ -378,7 +429,9 @@ fn cond(rng: &mut Rng, path: &str, st: &Stored) -> Cond {
         7 => Cond::Nin(values(rng, path, st)),
         8 => Cond::Exists(rng.chance(50)),
         9 => Cond::All(values(rng, path, st)),
-        _ => Cond::ContainedBy(values(rng, path, st)),
+        10 => Cond::ContainedBy(values(rng, path, st)),
+        11 => Cond::Regex(regex(rng)),
+        _ => Cond::AllRegex((0..1 + rng.below(2)).map(|_| regex(rng)).collect()),
     };
     // Arrays of pointers and scalars feed $all/$containedBy/$in with items of stored arrays.
     match c {
@@ -564,6 +617,23 @@ async fn run(
                 limit: OBJECTS,
                 ..Query::default()
             });
+        }
+    }
+    // Every test pattern with every option, on the string field and on arrays: the translation
+    // to PostgreSQL's regular expressions must match exactly the same strings.
+    for source in PATTERNS {
+        for options in ["", "i", "m", "s", "x", "imsx"] {
+            for path in ["s", "arr"] {
+                let p = model::pattern::Pattern::new(source, options).expect("a valid pattern");
+                checks.push(Query {
+                    filter: Filter::Field {
+                        path: path.to_string(),
+                        cond: Cond::Regex(p),
+                    },
+                    limit: OBJECTS,
+                    ..Query::default()
+                });
+            }
         }
     }
     let (mut compared, mut nonempty) = (0, 0);

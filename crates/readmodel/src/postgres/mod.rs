@@ -12,6 +12,7 @@
 //! The projector's commit is one transaction: changes, outcomes and the partition's position.
 
 mod listen;
+mod regex_pg;
 mod sql;
 
 use std::collections::HashMap;
@@ -41,6 +42,19 @@ fn objects(rows: Vec<Value>) -> Vec<Object> {
             _ => None,
         })
         .collect()
+}
+
+/// PostgreSQL refusing a query for what it asks (an invalid or too complex regular expression)
+/// rather than failing: the client's mistake, not the server's.
+fn refused(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(d)
+            if matches!(d.code().as_deref(), Some("2201B") | Some("54001")) =>
+        {
+            StoreError::Refused(d.message().to_string())
+        }
+        _ => e.into(),
+    }
 }
 
 /// Whether an error means "the schema or table does not exist (yet)".
@@ -192,6 +206,8 @@ impl PgStore {
                 "CREATE TABLE IF NOT EXISTS {s}._join (class text NOT NULL, field text NOT NULL, owner text NOT NULL, \
                  target text NOT NULL, PRIMARY KEY (class, field, owner, target))"
             ),
+            // Relation constraints in `where` look owners up by target.
+            format!("CREATE INDEX IF NOT EXISTS _join_target ON {s}._join (class, field, target)"),
         ] {
             sqlx::query(&stmt).execute(&mut *tx).await?;
         }
@@ -331,7 +347,7 @@ impl ReadStore for PgStore {
         match qb.build_query_scalar::<Value>().fetch_all(&self.pool).await {
             Ok(rows) => Ok(objects(rows)),
             Err(e) if is_missing(&e) => Ok(vec![]),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(refused(e)),
         }
     }
 
@@ -344,7 +360,7 @@ impl ReadStore for PgStore {
         match qb.build_query_scalar::<i64>().fetch_one(&self.pool).await {
             Ok(n) => Ok(n as u64),
             Err(e) if is_missing(&e) => Ok(0),
-            Err(e) => Err(e.into()),
+            Err(e) => Err(refused(e)),
         }
     }
 
@@ -363,6 +379,30 @@ impl ReadStore for PgStore {
             .bind(class)
             .bind(field)
             .bind(owner)
+            .fetch_all(&self.pool)
+            .await
+        {
+            Ok(v) => Ok(v),
+            Err(e) if is_missing(&e) => Ok(vec![]),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn owners(
+        &self,
+        app: &str,
+        class: &str,
+        field: &str,
+        targets: &[String],
+    ) -> Result<Vec<String>, StoreError> {
+        let sql = format!(
+            "SELECT DISTINCT owner FROM {}._join WHERE class = $1 AND field = $2 AND target = ANY($3) ORDER BY owner",
+            ident(&self.app_schema(app))
+        );
+        match sqlx::query_scalar(&sql)
+            .bind(class)
+            .bind(field)
+            .bind(targets)
             .fetch_all(&self.pool)
             .await
         {

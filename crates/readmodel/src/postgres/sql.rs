@@ -18,6 +18,7 @@
 //!
 //! Every boolean pushed here is two-valued (never SQL NULL), so `NOT` can be applied freely.
 
+use model::pattern::Pattern;
 use model::query::{Cond, Filter, Query, SortKey};
 use serde_json::{json, Value};
 use sqlx::{Postgres, QueryBuilder};
@@ -35,6 +36,10 @@ pub fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &Filter) {
             qb.push(")");
         }
         Filter::Field { path, cond } => push_field_cond(qb, path, cond),
+        // Resolved by the query side before a store sees the query (see model::query).
+        Filter::RelatedTo { .. } => {
+            qb.push("FALSE");
+        }
     }
 }
 
@@ -294,7 +299,15 @@ fn push_date_column_cond(qb: Qb<'_, '_>, col: &'static str, cond: &Cond) {
         Cond::Exists(want) => {
             qb.push(if *want { "TRUE" } else { "FALSE" });
         }
-        Cond::All(_) | Cond::ContainedBy(_) => {
+        // A Date is neither an array nor a string.
+        Cond::All(_)
+        | Cond::ContainedBy(_)
+        | Cond::Regex(_)
+        | Cond::AllRegex(_)
+        | Cond::InQuery(_)
+        | Cond::NotInQuery(_)
+        | Cond::Select { .. }
+        | Cond::DontSelect { .. } => {
             qb.push("FALSE");
         }
         Cond::Lt(_) | Cond::Lte(_) | Cond::Gt(_) | Cond::Gte(_) => {
@@ -348,7 +361,39 @@ fn push_json_cond(qb: Qb<'_, '_>, segs: &[String], cond: &Cond) {
         }
         Cond::All(vs) => push_all(qb, segs, vs),
         Cond::ContainedBy(vs) => push_contained_by(qb, f, vs),
+        Cond::Regex(p) => {
+            qb.push("(");
+            push_matches(qb, f, p);
+            qb.push(" OR ");
+            push_some_item(qb, f, |qb, x| push_matches(qb, x, p));
+            qb.push(")");
+        }
+        Cond::AllRegex(ps) => {
+            qb.push("(COALESCE(jsonb_typeof(");
+            push_j(qb, f);
+            qb.push(") = 'array', FALSE)");
+            for p in ps {
+                qb.push(" AND ");
+                push_some_item(qb, f, |qb, x| push_matches(qb, x, p));
+            }
+            qb.push(")");
+        }
+        // Resolved by the query side before a store sees the query (see model::query).
+        Cond::InQuery(_) | Cond::NotInQuery(_) | Cond::Select { .. } | Cond::DontSelect { .. } => {
+            qb.push("FALSE");
+        }
     }
+}
+
+/// `x` is a string that `p` matches (the pattern translated by `regex_pg`, bound as text).
+fn push_matches(qb: Qb<'_, '_>, x: J, p: &Pattern) {
+    qb.push("COALESCE(CASE WHEN jsonb_typeof(");
+    push_j(qb, x);
+    qb.push(") = 'string' THEN (");
+    push_j(qb, x);
+    qb.push(" #>> '{}') ~ ")
+        .push_bind(super::regex_pg::to_postgres(p.hir()))
+        .push("::text END, FALSE)");
 }
 
 /// `Cond::Eq`'s `eq` for a field that may be missing (SQL NULL).
