@@ -62,6 +62,8 @@ pub enum Scenario {
     Increment,
     /// Creates 10,000 objects via /batch, then queries one group ordered by score.
     Query,
+    /// The `query` scenario's query with `include=owner` (a pointer to one of 100 objects).
+    QueryInclude,
 }
 
 impl Scenario {
@@ -71,6 +73,7 @@ impl Scenario {
             Scenario::Get => "get",
             Scenario::Increment => "increment",
             Scenario::Query => "query",
+            Scenario::QueryInclude => "query-include",
         }
     }
 }

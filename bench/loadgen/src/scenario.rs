@@ -15,6 +15,9 @@ use crate::rng::Rng;
 const OBJECT_CLASS: &str = "BenchObject";
 /// Class seeded and read by `query`.
 const QUERY_CLASS: &str = "BenchQuery";
+/// Class of the objects `BenchQuery.owner` points to (`query-include` includes them).
+const OWNER_CLASS: &str = "BenchOwner";
+const OWNERS: usize = 100;
 /// Objects created before `get` starts.
 const GET_OBJECTS: usize = 1_000;
 /// Counters created before `increment` starts.
@@ -71,7 +74,7 @@ pub async fn setup(scenario: Scenario, target: &Target, clients: &[Client]) -> R
             .await?;
             (object_url, ids)
         }
-        Scenario::Query => {
+        Scenario::Query | Scenario::QueryInclude => {
             seed_query_class(clients, target).await?;
             (query_url, Vec::new())
         }
@@ -145,11 +148,31 @@ async fn check_get(clients: &[Client], class_url: &str, ids: &[String]) -> Resul
     Ok(())
 }
 
-/// Seeds `QUERY_OBJECTS` objects through /batch, `QUERY_BATCH` at a time.
+/// Seeds `QUERY_OBJECTS` objects through /batch, `QUERY_BATCH` at a time, each pointing to one
+/// of `OWNERS` owners; once per server (both query scenarios read the same data).
 async fn seed_query_class(clients: &[Client], target: &Target) -> Result<()> {
     let Some(client) = clients.first() else {
         bail!("no client");
     };
+    let query_url = target.url(&format!("/classes/{QUERY_CLASS}"));
+    let existing = send_json(
+        client
+            .get(&query_url)
+            .query(&[("count", "1"), ("limit", "0")]),
+        StatusCode::OK,
+        "setup count",
+    )
+    .await?;
+    if existing.get("count").and_then(Value::as_u64) >= Some(QUERY_OBJECTS as u64) {
+        return Ok(());
+    }
+    let owners = create_objects(
+        clients,
+        &target.url(&format!("/classes/{OWNER_CLASS}")),
+        OWNERS,
+        |i| json!({"name": format!("owner-{i}"), "rank": i}),
+    )
+    .await?;
     let batch_url = target.url("/batch");
     let path = target.batch_path(&format!("/classes/{QUERY_CLASS}"));
     let mut rng = Rng::for_stream(u64::MAX);
@@ -165,6 +188,7 @@ async fn seed_query_class(clients: &[Client], target: &Target) -> Result<()> {
                         "title": format!("bench-query-{i}"),
                         "group": i % QUERY_GROUPS,
                         "score": rng.unit_f64() * 1000.0,
+                        "owner": {"__type": "Pointer", "className": OWNER_CLASS, "objectId": owners[i % OWNERS]},
                     }
                 })
             })
@@ -246,10 +270,10 @@ impl Prepared {
                     StatusCode::OK,
                 )
             }
-            Scenario::Query => {
+            Scenario::Query | Scenario::QueryInclude => {
                 let group = rng.below(QUERY_GROUPS);
                 (
-                    query_request(client, &self.class_url, group),
+                    query_request(client, &self.class_url, group, self.include()),
                     StatusCode::OK,
                 )
             }
@@ -272,7 +296,7 @@ impl Prepared {
                 .verify_increment(client, succeeded, unknown)
                 .await
                 .map(Some),
-            Scenario::Query => self.verify_query(client).await.map(Some),
+            Scenario::Query | Scenario::QueryInclude => self.verify_query(client).await.map(Some),
         }
     }
 
@@ -314,10 +338,15 @@ impl Prepared {
         Ok(Check { ok, detail })
     }
 
+    /// `query-include` includes the owner.
+    fn include(&self) -> bool {
+        self.scenario == Scenario::QueryInclude
+    }
+
     async fn verify_query(&self, client: &Client) -> Result<Check> {
         let group = 0;
         let value = send_json(
-            query_request(client, &self.class_url, group),
+            query_request(client, &self.class_url, group, self.include()),
             StatusCode::OK,
             "query check",
         )
@@ -345,6 +374,13 @@ impl Prepared {
         } else if scores.windows(2).any(|w| w[0] < w[1]) {
             problems.push("results are not ordered by score descending".to_string());
         }
+        let included = |r: &Value| {
+            r.pointer("/owner/__type").and_then(Value::as_str) == Some("Object")
+                && r.pointer("/owner/name").is_some()
+        };
+        if self.include() && !results.iter().all(included) {
+            problems.push("an owner is not included".to_string());
+        }
         let ok = problems.is_empty();
         let detail = if ok {
             format!("group {group}: {QUERY_LIMIT} results, all in the group, ordered by -score")
@@ -355,13 +391,19 @@ impl Prepared {
     }
 }
 
-/// GET /classes/BenchQuery?where={"group":g}&order=-score&limit=20 (reqwest URL-encodes it).
-fn query_request(client: &Client, class_url: &str, group: usize) -> RequestBuilder {
+/// GET /classes/BenchQuery?where={"group":g}&order=-score&limit=20[&include=owner]
+/// (reqwest URL-encodes it).
+fn query_request(client: &Client, class_url: &str, group: usize, include: bool) -> RequestBuilder {
     let where_json = format!("{{\"group\":{group}}}");
     let limit = QUERY_LIMIT.to_string();
-    client.get(class_url).query(&[
+    let request = client.get(class_url).query(&[
         ("where", where_json.as_str()),
         ("order", "-score"),
         ("limit", limit.as_str()),
-    ])
+    ]);
+    if include {
+        request.query(&[("include", "owner")])
+    } else {
+        request
+    }
 }

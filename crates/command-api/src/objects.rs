@@ -21,6 +21,13 @@ fn ops_json(ops: &model::Ops) -> Map {
         .collect()
 }
 
+/// A validated write, and whether it adds fields to its class's schema (then, once it is
+/// applied, cached copies of that schema are stale).
+pub(crate) struct Prepared {
+    pub write: Write,
+    pub new_fields: bool,
+}
+
 impl CommandApi {
     async fn schema(&self, req: &ParseRequest, class: &str) -> Result<ClassSchema, ApiError> {
         if SYSTEM_CLASSES.contains(&class) {
@@ -54,14 +61,17 @@ impl CommandApi {
     }
 
     /// Validates a create, update or delete and returns the write it makes.
-    pub(crate) async fn prepare(&self, req: &ParseRequest) -> Result<Write, ApiError> {
+    pub(crate) async fn prepare(&self, req: &ParseRequest) -> Result<Prepared, ApiError> {
         let now = time::to_iso(&chrono::Utc::now());
+        let mut new_fields = false;
         let write = match &req.route {
             Route::Create { class } => {
                 let schema = self.schema(req, class).await?;
                 let ops = write::parse_body(&req.body, BodyKind::Create)?;
                 let object_id = new_object_id();
-                write::create(&schema, &object_id, &now, &ops)?;
+                new_fields = !write::create(&schema, &object_id, &now, &ops)?
+                    .new_fields
+                    .is_empty();
                 Write {
                     kind: WriteKind::Create,
                     class: class.clone(),
@@ -73,7 +83,9 @@ impl CommandApi {
                 let schema = self.schema(req, class).await?;
                 let ops = write::parse_body(&req.body, BodyKind::Update)?;
                 let current = self.current(req, class, object_id).await?;
-                write::update(&schema, &current, &now, &ops)?;
+                new_fields = !write::update(&schema, &current, &now, &ops)?
+                    .new_fields
+                    .is_empty();
                 Write {
                     kind: WriteKind::Update,
                     class: class.clone(),
@@ -93,6 +105,6 @@ impl CommandApi {
             }
             other => return Err(ApiError::NoRoute(format!("{} {other:?}", req.method))),
         };
-        Ok(write)
+        Ok(Prepared { write, new_fields })
     }
 }

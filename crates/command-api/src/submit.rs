@@ -7,6 +7,7 @@ use model::outcome::{Outcome, WriteResult};
 use model::{code, time, ParseError};
 use serde_json::{json, Value};
 
+use crate::objects::Prepared;
 use crate::CommandApi;
 
 fn origin(ctx: &RequestContext) -> Origin {
@@ -50,10 +51,17 @@ impl CommandApi {
     pub(crate) async fn submit(
         &self,
         ctx: &RequestContext,
-        writes: Vec<Write>,
+        prepared: Vec<Prepared>,
         transaction: bool,
     ) -> Result<Vec<Result<ParseResponse, ApiError>>, ApiError> {
         let origin = origin(ctx);
+        let mut changed: Vec<String> = prepared
+            .iter()
+            .filter(|p| p.new_fields)
+            .map(|p| p.write.class.clone())
+            .collect();
+        changed.dedup();
+        let writes: Vec<Write> = prepared.into_iter().map(|p| p.write).collect();
         let events: Vec<Event> = if transaction {
             vec![Event::transaction(origin, writes.clone())]
         } else {
@@ -89,6 +97,11 @@ impl CommandApi {
                     .into());
                 }
             }
+        }
+        // The projector changed these schemas; a cached copy must not answer this client's next
+        // request (read-your-writes for schemas, whatever the order notifications arrive in).
+        for class in &changed {
+            self.reads.store().schema_changed(&ctx.app.app_id, class);
         }
         tracing::debug!(
             append_ms = appended.as_secs_f64() * 1e3,

@@ -70,6 +70,9 @@ pub trait ReadStore: Send + Sync + 'static {
         field: &str,
         targets: &[String],
     ) -> Result<Vec<String>, StoreError>;
+    /// Tells a store that caches schemas that this class's schema has changed in the store
+    /// (the caller saw the change committed).
+    fn schema_changed(&self, _app: &str, _class: &str) {}
     /// The position in log partition `partition` of the last event folded into this store
     /// (0 for none).
     async fn position(&self, partition: u32) -> Result<u64, StoreError>;

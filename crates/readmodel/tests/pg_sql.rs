@@ -12,7 +12,7 @@ mod regex_pg;
 mod sql;
 
 use model::query::{Cond, Filter, Query, SortKey};
-use model::Map;
+use model::{ClassSchema, FieldType, Map};
 use serde_json::{json, Value};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::types::Json;
@@ -183,8 +183,9 @@ fn any(rng: &mut Rng, depth: usize) -> Value {
 }
 
 /// A typical value for a field, or now and then anything else.
-fn field_value(rng: &mut Rng, field: &str) -> Value {
-    if rng.chance(12) {
+fn field_value(rng: &mut Rng, field: &str, typed: bool) -> Value {
+    // With a schema, the scalar fields hold only their type (null and missing are elsewhere).
+    if rng.chance(12) && !(typed && TYPED.iter().any(|(f, _)| *f == field)) {
         return any(rng, 2);
     }
     match field {
@@ -205,7 +206,15 @@ fn field_value(rng: &mut Rng, field: &str) -> Value {
 
 const FIELDS: &[&str] = &["n", "s", "b", "d", "p", "arr", "o", "m"];
 
-fn make_object(rng: &mut Rng, i: usize) -> Map {
+/// The schema of the typed run: what the write path guarantees for these fields.
+const TYPED: &[(&str, FieldType)] = &[
+    ("n", FieldType::Number),
+    ("s", FieldType::String),
+    ("b", FieldType::Boolean),
+    ("d", FieldType::Date),
+];
+
+fn make_object(rng: &mut Rng, i: usize, typed: bool) -> Map {
     let mut m = Map::new();
     let alphabet = b"abcAB01_";
     let id: String = (0..4)
@@ -229,7 +238,7 @@ fn make_object(rng: &mut Rng, i: usize) -> Map {
                 m.insert(f.to_string(), Value::Null);
             }
             _ => {
-                let v = field_value(rng, f);
+                let v = field_value(rng, f, typed);
                 m.insert(f.to_string(), v);
             }
         }
@@ -355,7 +364,7 @@ fn query_value(rng: &mut Rng, path: &str, st: &Stored) -> Value {
         "o" | "m" if rng.chance(30) => typed(rng),
         _ => {
             let root = path.split('.').next().unwrap_or(path);
-            field_value(rng, root)
+            field_value(rng, root, false)
         }
     }
 }
@@ -517,10 +526,11 @@ async fn in_sql(
     pool: &PgPool,
     table: &str,
     q: &Query,
+    schema: Option<&ClassSchema>,
 ) -> Result<(Vec<String>, i64), (String, sqlx::Error)> {
     let mut find = QueryBuilder::<Postgres>::new(format!("SELECT object_id FROM {table} WHERE "));
-    sql::push_filter(&mut find, &q.filter);
-    sql::push_order(&mut find, &q.order);
+    sql::push_filter(&mut find, &q.filter, schema);
+    sql::push_order(&mut find, &q.order, schema);
     sql::push_page(&mut find, q);
     let text = find.sql().to_string();
     let rows = find
@@ -532,7 +542,7 @@ async fn in_sql(
     let ids = rows.iter().map(|r| r.get::<String, _>(0)).collect();
 
     let mut count = QueryBuilder::<Postgres>::new(format!("SELECT count(*) FROM {table} WHERE "));
-    sql::push_filter(&mut count, &q.filter);
+    sql::push_filter(&mut count, &q.filter, schema);
     let text = count.sql().to_string();
     let n: i64 = count
         .build()
@@ -544,14 +554,25 @@ async fn in_sql(
     Ok((ids, n))
 }
 
+/// One class of random objects and random queries on it; `typed`: the class has a schema
+/// (`TYPED`) that its objects respect, and the compiler is given it.
 async fn run(
     pool: &PgPool,
     schema: &str,
     rng: &mut Rng,
     queries: usize,
+    typed: bool,
 ) -> Result<(usize, usize), String> {
-    let table = format!("\"{schema}\".\"Thing\"");
-    sqlx::query(&format!("CREATE SCHEMA \"{schema}\""))
+    let name = if typed { "Typed" } else { "Thing" };
+    let table = format!("\"{schema}\".\"{name}\"");
+    let class_schema = typed.then(|| {
+        let mut s = ClassSchema::new(name);
+        for (f, t) in TYPED {
+            s.fields.insert(f.to_string(), t.clone());
+        }
+        s
+    });
+    sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
         .execute(pool)
         .await
         .map_err(|e| e.to_string())?;
@@ -566,7 +587,7 @@ async fn run(
     let mut insert = QueryBuilder::<Postgres>::new(format!(
         "INSERT INTO {table} (object_id, created_at, updated_at, data, _rperm, _wperm) "
     ));
-    let made: Vec<Map> = (0..OBJECTS).map(|i| make_object(rng, i)).collect();
+    let made: Vec<Map> = (0..OBJECTS).map(|i| make_object(rng, i, typed)).collect();
     insert.push_values(&made, |mut row, o| {
         row.push_bind(o["objectId"].as_str().unwrap_or_default().to_string())
             .push_bind(o["createdAt"].as_str().unwrap_or_default().to_string())
@@ -644,7 +665,7 @@ async fn run(
             let (q, objects) = (q.clone(), objects.clone());
             move || in_memory(&q, &objects)
         });
-        let got = in_sql(pool, &table, &q).await;
+        let got = in_sql(pool, &table, &q, class_schema.as_ref()).await;
         let want = memory
             .await
             .map_err(|e| format!("query #{i}: in-memory evaluation: {e}"))?;
@@ -678,8 +699,8 @@ async fn run(
                 ));
             }
             let mut find = QueryBuilder::<Postgres>::new("SELECT … WHERE ");
-            sql::push_filter(&mut find, &q.filter);
-            sql::push_order(&mut find, &q.order);
+            sql::push_filter(&mut find, &q.filter, class_schema.as_ref());
+            sql::push_order(&mut find, &q.order, class_schema.as_ref());
             msg.push_str(&format!("SQL: {}\n", find.sql()));
             return Err(msg);
         }
@@ -719,7 +740,12 @@ async fn sql_matches_in_memory_semantics() {
         .await
         .expect("connect to CHRONICLE_TEST_DATABASE_URL");
     let started = std::time::Instant::now();
-    let outcome = run(&pool, &schema, &mut rng, queries).await;
+    let mut outcome = run(&pool, &schema, &mut rng, queries, false).await;
+    if let Ok((compared, nonempty)) = outcome {
+        outcome = run(&pool, &schema, &mut rng, queries / 2, true)
+            .await
+            .map(|(c, n)| (compared + c, nonempty + n));
+    }
     let dropped = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
         .execute(&pool)
         .await;
