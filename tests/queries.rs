@@ -981,3 +981,81 @@ async fn relative_time_bounds_dates() {
         );
     }
 }
+
+// ------------------------------------------------------------------------------------------------
+// Injection
+
+#[tokio::test]
+async fn crafted_names_and_values_are_refused_or_inert() {
+    let s = TestServer::start().await;
+    let id = s
+        .create(
+            "Safe",
+            json!({"name": "x'; DROP TABLE \"Safe\"; --", "n": 1}),
+        )
+        .await;
+    // Field names that are not names: refused before any SQL exists.
+    for key in [
+        "name'); DROP TABLE x; --",
+        "a\"b",
+        "a b",
+        "$where",
+        "data->>'x'",
+        "a..b",
+        "_rperm",
+    ] {
+        let w = json!({ key: 1 }).to_string();
+        let (status, res) = find(&s, "Safe", &[("where", w.as_str())]).await;
+        assert_eq!(status, 400, "{key}: {res}");
+        assert!(
+            matches!(res["code"].as_i64(), Some(105 | 107)),
+            "{key}: {res}"
+        );
+    }
+    for order in ["-name; DROP TABLE x", "name\"", "(select 1)"] {
+        let (status, res) = find(&s, "Safe", &[("order", order)]).await;
+        assert_eq!(
+            (status, res["code"].as_i64()),
+            (400, Some(105)),
+            "{order}: {res}"
+        );
+    }
+    // Class names likewise.
+    for class in ["Safe\"; DROP TABLE x; --", "Safe%27", "a.b"] {
+        let (status, res) = send(s.req(
+            Method::GET,
+            &format!(
+                "/parse/classes/{}",
+                class.replace(' ', "%20").replace('"', "%22")
+            ),
+        ))
+        .await;
+        assert!(matches!(status, 400 | 404), "{class}: {status} {res}");
+    }
+    // Values are data, whatever they contain: equality, ranges, $in, regex.
+    for v in [
+        json!("x'; DROP TABLE \"Safe\"; --"),
+        json!("' OR '1'='1"),
+        json!({"__type": "Date", "iso": "2020-01-01T00:00:00.000Z'; --"}),
+    ] {
+        let w = json!({"name": v}).to_string();
+        let (status, _) = find(&s, "Safe", &[("where", w.as_str())]).await;
+        assert!(matches!(status, 200 | 400), "{v}");
+        let w = json!({"name": {"$gt": v, "$in": [v]}}).to_string();
+        let (status, _) = find(&s, "Safe", &[("where", w.as_str())]).await;
+        assert!(matches!(status, 200 | 400), "{v}");
+    }
+    let w = json!({"name": "x'; DROP TABLE \"Safe\"; --"}).to_string();
+    let found = find_where(
+        &s,
+        "Safe",
+        json!({"name": "x'; DROP TABLE \"Safe\"; --"}),
+        &[],
+    )
+    .await;
+    assert_eq!(field(&found, "objectId"), vec![json!(id)], "{w}");
+    let quoted = json!({"name": {"$regex": "^x'; DROP"}});
+    assert_eq!(find_where(&s, "Safe", quoted, &[]).await.len(), 1);
+    // The table is still there, with its object.
+    assert_eq!(s.all("Safe").await.len(), 1);
+}
