@@ -228,7 +228,8 @@ pub async fn replay(args: &StackArgs, into: &str) -> anyhow::Result<()> {
     let start = Instant::now();
     let mut total = 0u64;
     for p in partitions {
-        let mut projector = Projector::new(log.reader(p).await?, store.clone(), None);
+        let mut projector =
+            Projector::new(log.reader(p).await?, store.clone(), None).without_outcomes();
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
             indicatif::ProgressStyle::with_template(

@@ -33,6 +33,8 @@ pub struct Projector {
     store: Arc<dyn ProjectionStore>,
     /// Requests waiting in this process, if any run here.
     outcomes: Option<Arc<Outcomes>>,
+    /// Whether commits store each event's outcome (for waiting command-api processes).
+    record_outcomes: bool,
 }
 
 impl Projector {
@@ -45,7 +47,15 @@ impl Projector {
             reader,
             store,
             outcomes,
+            record_outcomes: true,
         }
+    }
+
+    /// A projector whose commits store no outcomes: a replay builds a read model for what comes
+    /// next, and nobody waits on the outcome of an event already in the log.
+    pub fn without_outcomes(mut self) -> Self {
+        self.record_outcomes = false;
+        self
     }
 
     /// Folds every event already in the partition, reporting progress; returns the position
@@ -137,6 +147,10 @@ impl Projector {
             pending = Some(state);
             let (store, hub) = (self.store.clone(), self.outcomes.clone());
             let events = batch.len();
+            let mut commit = commit;
+            if !self.record_outcomes {
+                commit.outcomes.clear();
+            }
             in_flight = Some(tokio::spawn(
                 async move {
                     let outcomes = hub.as_ref().map(|_| commit.outcomes.clone());
