@@ -193,6 +193,12 @@ describe('queries', () => {
       assert.deepEqual(got, ['alice', 'frank', 'oscar']);
     });
 
+    it('Parse.Query.nor', async () => {
+      const got = await findNames(Parse.Query.nor(q().equalTo('team', 'red'), q().lessThan('age', 30)));
+      assert.deepEqual(got, expectNames(p => !(p.team === 'red' || p.age < 30)));
+      assert.deepEqual(got, ['erin', 'heidi', 'mallory']);
+    });
+
     it('Parse.Query.and of an or', async () => {
       const young = Parse.Query.or(q().lessThan('age', 26), q().exists('nick'));
       const got = await findNames(Parse.Query.and(young, q().notEqualTo('team', 'blue')));
