@@ -326,7 +326,7 @@ impl ReadStore for PgStore {
             self.table(app, class)
         ));
         sql::push_filter(&mut qb, &query.filter);
-        sql::push_order(&mut qb, &query.order);
+        sql::push_sort(&mut qb, query);
         sql::push_page(&mut qb, query);
         match qb.build_query_scalar::<Value>().fetch_all(&self.pool).await {
             Ok(rows) => Ok(objects(rows)),

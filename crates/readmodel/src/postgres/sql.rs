@@ -22,6 +22,11 @@ use model::query::{Cond, Filter, Query, SortKey};
 use serde_json::{json, Value};
 use sqlx::{Postgres, QueryBuilder};
 
+// A child module, so that it shares the private helpers; the path keeps it next to this file
+// also where a test includes this file by path.
+#[path = "geo_sql.rs"]
+mod geo_sql;
+
 type Qb<'q, 'args> = &'q mut QueryBuilder<'args, Postgres>;
 
 /// Appends a boolean SQL expression equivalent to `filter.matches(data)`.
@@ -38,7 +43,15 @@ pub fn push_filter(qb: &mut QueryBuilder<'_, Postgres>, filter: &Filter) {
     }
 }
 
-/// Appends ` ORDER BY …` equivalent to `query.sort` (always ending with object_id ASC).
+/// Appends ` ORDER BY …` equivalent to `query.sort`: `order`, else the `$nearSphere` distance.
+pub fn push_sort(qb: &mut QueryBuilder<'_, Postgres>, query: &Query) {
+    match query.near.as_ref().filter(|_| query.order.is_empty()) {
+        Some(near) => geo_sql::push_near_order(qb, near),
+        None => push_order(qb, &query.order),
+    }
+}
+
+/// Appends ` ORDER BY …` equivalent to sorting by `order` (always ending with object_id ASC).
 pub fn push_order(qb: &mut QueryBuilder<'_, Postgres>, order: &[SortKey]) {
     qb.push(" ORDER BY ");
     for key in order {
@@ -294,7 +307,7 @@ fn push_date_column_cond(qb: Qb<'_, '_>, col: &'static str, cond: &Cond) {
         Cond::Exists(want) => {
             qb.push(if *want { "TRUE" } else { "FALSE" });
         }
-        Cond::All(_) | Cond::ContainedBy(_) => {
+        Cond::All(_) | Cond::ContainedBy(_) | Cond::Geo(_) => {
             qb.push("FALSE");
         }
         Cond::Lt(_) | Cond::Lte(_) | Cond::Gt(_) | Cond::Gte(_) => {
@@ -348,6 +361,7 @@ fn push_json_cond(qb: Qb<'_, '_>, segs: &[String], cond: &Cond) {
         }
         Cond::All(vs) => push_all(qb, segs, vs),
         Cond::ContainedBy(vs) => push_contained_by(qb, f, vs),
+        Cond::Geo(geo) => geo_sql::push_geo(qb, f, geo),
     }
 }
 
