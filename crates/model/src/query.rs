@@ -13,6 +13,7 @@ use std::cmp::Ordering;
 use serde_json::{json, Value};
 
 use crate::error::{code, ParseError};
+use crate::geo::{self, GeoCond};
 use crate::pattern::Pattern;
 use crate::time::Timestamp;
 use crate::value;
@@ -107,6 +108,8 @@ pub enum Cond {
         query: Box<SubQuery>,
         key: String,
     },
+    /// `$nearSphere`, `$within`, `$geoWithin`, `$geoIntersects` (see `geo`).
+    Geo(GeoCond),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -131,6 +134,8 @@ pub struct Query {
     pub include_all: bool,
     /// Query the target class of this Relation field instead (with `$relatedTo`).
     pub redirect_class_name_for_key: Option<String>,
+    /// A top-level `$nearSphere`: without `order`, results come nearest first.
+    pub near: Option<geo::Near>,
 }
 
 impl Default for Query {
@@ -146,6 +151,7 @@ impl Default for Query {
             include: vec![],
             include_all: false,
             redirect_class_name_for_key: None,
+            near: None,
         }
     }
 }
@@ -227,6 +233,7 @@ impl Query {
                 Value::Null => Filter::And(vec![]),
                 _ => return Err(ParseError::invalid_json("where must be a JSON object")),
             };
+            q.near = geo::near_of(&q.filter);
         }
         if let Some(l) = params.get("limit") {
             let l = int_param(l, "limit", code::INVALID_LIMIT)?;
@@ -330,10 +337,21 @@ impl Query {
         self.filter.matches(object)
     }
 
-    /// Sorts matching objects by `order`, then by objectId so that pages are stable.
+    /// Sorts matching objects by `order` (else by `$nearSphere` distance, when there is one),
+    /// then by objectId so that pages are stable.
     pub fn sort<T: std::borrow::Borrow<Map>>(&self, objects: &mut [T]) {
+        let near = self.near.as_ref().filter(|_| self.order.is_empty());
         objects.sort_by(|a, b| {
             let (a, b) = (a.borrow(), b.borrow());
+            if let Some(near) = near {
+                let ord = near.compare(
+                    field_value(a, &near.field).as_ref(),
+                    field_value(b, &near.field).as_ref(),
+                );
+                if ord != Ordering::Equal {
+                    return ord;
+                }
+            }
             for key in &self.order {
                 let ord = compare(
                     field_value(a, &key.field).as_ref(),
@@ -651,7 +669,8 @@ fn parse_constraint(key: &str, v: &Value, now: &Timestamp) -> Result<Vec<Cond>, 
         }
         return Ok(vec![Cond::Eq(query_value(key, v)?)]);
     };
-    let mut conds = Vec::new();
+    // The geo operators go together ($maxDistance belongs to $nearSphere).
+    let mut conds: Vec<Cond> = geo::parse(m)?.into_iter().map(Cond::Geo).collect();
     for (op, arg) in m {
         conds.push(match op.as_str() {
             "$eq" => Cond::Eq(query_value(key, arg)?),
@@ -681,6 +700,7 @@ fn parse_constraint(key: &str, v: &Value, now: &Timestamp) -> Result<Vec<Cond>, 
                 Value::Bool(b) => Cond::Exists(*b),
                 _ => return Err(ParseError::invalid_json("bad $exists value")),
             },
+            op if geo::is_operator(op) => continue,
             other => return Err(ParseError::invalid_json(format!("bad constraint: {other}"))),
         });
     }
@@ -821,6 +841,7 @@ impl Cond {
             | Cond::NotInQuery(_)
             | Cond::Select { .. }
             | Cond::DontSelect { .. } => false,
+            Cond::Geo(g) => g.matches(field),
         }
     }
 }
@@ -1071,6 +1092,45 @@ mod tests {
             .map(|o| o["objectId"].as_str().unwrap())
             .collect();
         assert_eq!(ids, ["a", "c", "b"]);
+    }
+
+    #[test]
+    fn near_sphere_sorts_by_distance_unless_ordered() {
+        let gp =
+            |lat: f64, lng: f64| json!({"__type": "GeoPoint", "latitude": lat, "longitude": lng});
+        let mut objs: Vec<Map> = vec![
+            obj(json!({"objectId": "far", "loc": gp(30.0, 30.0), "n": 1})),
+            obj(json!({"objectId": "b", "loc": gp(1.0, 1.0), "n": 3})),
+            obj(json!({"objectId": "a", "loc": gp(1.0, 1.0), "n": 2})),
+            obj(json!({"objectId": "none", "n": 0})),
+        ];
+        let near = json!({"loc": {"$nearSphere": gp(0.0, 0.0), "$maxDistance": 1.0}});
+        let query = q(near.clone());
+        let mut hits: Vec<&Map> = objs.iter().filter(|o| query.matches(o)).collect();
+        query.sort(&mut hits);
+        let ids: Vec<_> = hits
+            .iter()
+            .map(|o| o["objectId"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["a", "b", "far"]);
+        let ordered =
+            Query::from_params(&params(json!({"where": near, "order": "-n"})), None, &now())
+                .unwrap();
+        ordered.sort(&mut objs);
+        let ids: Vec<_> = objs
+            .iter()
+            .map(|o| o["objectId"].as_str().unwrap())
+            .collect();
+        assert_eq!(ids, ["b", "a", "far", "none"]);
+        // Only a top-level $nearSphere orders; geo operators combine with the others.
+        assert!(q(json!({"$or": [near]})).near.is_none());
+        let both = q(json!({"loc": {"$nearSphere": gp(0.0, 0.0), "$exists": true}}));
+        assert!(both.near.is_some());
+        assert!(both.matches(&objs[0]));
+        let bad =
+            |w: Value| Query::from_params(&params(json!({"where": w})), None, &now()).unwrap_err();
+        assert_eq!(bad(json!({"loc": {"$maxDistance": 1}})).code, 107);
+        assert_eq!(bad(json!({"loc": {"$within": {"$box": []}}})).code, 107);
     }
 
     #[test]

@@ -11,6 +11,7 @@ mod regex_pg;
 #[path = "../src/postgres/sql.rs"]
 mod sql;
 
+use model::geo::{self, GeoCond, Point};
 use model::query::{Cond, Filter, Query, SortKey};
 use model::{ClassSchema, FieldType, Map};
 use serde_json::{json, Value};
@@ -123,6 +124,8 @@ fn typed(rng: &mut Rng) -> Value {
     rng.pick(&[
         json!({"__type": "GeoPoint", "latitude": 1.5, "longitude": -2.0}),
         json!({"__type": "GeoPoint", "latitude": 1, "longitude": 2}),
+        json!({"__type": "GeoPoint", "latitude": "1", "longitude": 2}),
+        json!({"__type": "Polygon", "coordinates": [[0, 0], [0, 1], [1, 1], [0, 0]]}),
         json!({"__type": "File", "name": "a.txt", "url": "http://x/a.txt"}),
         json!({"__type": "File", "name": "b.txt"}),
         json!({"__type": "Bytes", "base64": "aGVsbG8="}),
@@ -131,6 +134,241 @@ fn typed(rng: &mut Rng) -> Value {
         json!({"__type": "Date"}),
     ])
     .clone()
+}
+
+// ----- geo values: coordinates on a small grid (so that points fall on edges, vertices and box
+// sides), exact decimals, the extremes, and tiny values that `geo::snap` turns into 0 -----
+
+fn coordinate(rng: &mut Rng, max: i64) -> f64 {
+    match rng.below(10) {
+        0..=4 => (rng.below(9) as f64 - 2.0) * *rng.pick(&[1.0, 0.5, 2.5]),
+        5..=7 => {
+            // k/1000 (or k/10^6): the nearest f64 to a short decimal, which serde_json reads back
+            // exactly from PostgreSQL's text.
+            let scale = *rng.pick(&[1_000_i64, 1_000_000]);
+            let k = (rng.next() % (2 * max * scale + 1) as u64) as i64 - max * scale;
+            k as f64 / scale as f64
+        }
+        8 => *rng.pick(&[0.0, -0.0, max as f64, -(max as f64), 89.99999999999999]),
+        _ => *rng.pick(&[1e-300, -2.5e-300, 5e-324, 1e-100, -1e-100, 1.5e-100, 3e-101]),
+    }
+}
+
+fn point(rng: &mut Rng) -> Point {
+    Point {
+        latitude: coordinate(rng, 90),
+        longitude: coordinate(rng, 180),
+    }
+}
+
+fn geo_point(rng: &mut Rng) -> Value {
+    let p = point(rng);
+    json!({"__type": "GeoPoint", "latitude": p.latitude, "longitude": p.longitude})
+}
+
+fn ring(rng: &mut Rng, st: Option<&Stored>) -> Vec<Point> {
+    let mut ring: Vec<Point> = (0..3 + rng.below(4))
+        .map(|_| match st {
+            Some(st) if rng.chance(25) => stored_point(rng, st).unwrap_or_else(|| point(rng)),
+            _ => point(rng),
+        })
+        .collect();
+    if let Some(s) = st
+        .filter(|_| rng.chance(30))
+        .and_then(|st| stored_point(rng, st))
+    {
+        // An edge through a stored point (up to rounding): the crossing and on-edge tests then
+        // decide by the last bits, which SQL must reproduce.
+        let i = rng.below(ring.len() - 1);
+        ring[i + 1] = Point {
+            latitude: 2.0 * s.latitude - ring[i].latitude,
+            longitude: 2.0 * s.longitude - ring[i].longitude,
+        };
+    }
+    ring
+}
+
+/// A stored Polygon: a closed ring of [lat, lng] pairs as normalisation writes it; now and then
+/// an open ring or a malformed one.
+fn polygon(rng: &mut Rng) -> Value {
+    let mut coords: Vec<Value> = ring(rng, None)
+        .iter()
+        .map(|p| json!([p.latitude, p.longitude]))
+        .collect();
+    match rng.below(10) {
+        0 => {}
+        1 => coords.push(json!([1, 2, 3])),
+        2 => coords.push(json!(["1", 2])),
+        _ => coords.push(coords[0].clone()),
+    }
+    json!({"__type": "Polygon", "coordinates": coords})
+}
+
+fn stored_point(rng: &mut Rng, st: &Stored) -> Option<Point> {
+    let points: Vec<Point> = ["g", "o", "arr.0"]
+        .iter()
+        .flat_map(|p| st.at.get(p).into_iter().flatten())
+        .filter_map(geo::stored_point)
+        .collect();
+    (!points.is_empty()).then(|| *rng.pick(&points))
+}
+
+fn query_point(rng: &mut Rng, st: &Stored) -> Point {
+    if rng.chance(40) {
+        if let Some(p) = stored_point(rng, st) {
+            return p;
+        }
+    }
+    if rng.chance(30) {
+        // A vertex of a stored polygon, or a point on one of its edges (up to rounding).
+        let rings: Vec<Vec<Point>> = st.at["poly"]
+            .iter()
+            .filter_map(geo::stored_polygon)
+            .filter(|r| r.len() > 1)
+            .collect();
+        if !rings.is_empty() {
+            let ring = rng.pick(&rings);
+            let i = rng.below(ring.len() - 1);
+            let (a, b) = (ring[i], ring[i + 1]);
+            if rng.chance(50) {
+                return a;
+            }
+            let t = rng.below(1001) as f64 / 1000.0;
+            return Point {
+                latitude: a.latitude + (b.latitude - a.latitude) * t,
+                longitude: a.longitude + (b.longitude - a.longitude) * t,
+            };
+        }
+    }
+    point(rng)
+}
+
+/// A radius in radians: fixed ones, or exactly a stored point's distance (a boundary case).
+fn radius(rng: &mut Rng, center: Point, st: &Stored) -> f64 {
+    if rng.chance(30) {
+        if let Some(p) = stored_point(rng, st) {
+            return geo::distance(center, p);
+        }
+    }
+    *rng.pick(&[
+        0.0,
+        1e-300,
+        1e-9,
+        0.001,
+        0.01,
+        0.05,
+        0.1,
+        0.5,
+        1.0,
+        3.2,
+        std::f64::consts::PI,
+    ])
+}
+
+fn geo_cond(rng: &mut Rng, path: &str, st: &Stored) -> GeoCond {
+    // Only $geoIntersects can match a Polygon, and all the others a GeoPoint.
+    let kind = match path {
+        "poly" if rng.chance(80) => 5,
+        "g" => rng.below(5),
+        _ => rng.below(6),
+    };
+    match kind {
+        0 | 1 => {
+            let point = query_point(rng, st);
+            let max_distance = rng.chance(70).then(|| radius(rng, point, st));
+            GeoCond::Near {
+                point,
+                max_distance,
+            }
+        }
+        2 => {
+            let (a, b) = (query_point(rng, st), query_point(rng, st));
+            // Usually a proper box, sometimes an inverted one (which matches nothing).
+            let (southwest, northeast) = if rng.chance(80) {
+                (
+                    Point {
+                        latitude: a.latitude.min(b.latitude),
+                        longitude: a.longitude.min(b.longitude),
+                    },
+                    Point {
+                        latitude: a.latitude.max(b.latitude),
+                        longitude: a.longitude.max(b.longitude),
+                    },
+                )
+            } else {
+                (a, b)
+            };
+            GeoCond::Box {
+                southwest,
+                northeast,
+            }
+        }
+        3 => GeoCond::Polygon(ring(rng, Some(st))),
+        4 => {
+            let center = query_point(rng, st);
+            GeoCond::CenterSphere {
+                center,
+                radius: radius(rng, center, st),
+            }
+        }
+        _ => GeoCond::Intersects(query_point(rng, st)),
+    }
+}
+
+/// Boundary cases made on purpose from the stored geo values: points on (up to rounding) the
+/// edges of stored polygons, query triangles with an edge through (up to rounding) a stored
+/// point, radii exactly a stored point's distance. Whether such a point is inside is decided
+/// by the last bits of the arithmetic, which the SQL must reproduce.
+fn geo_checks(rng: &mut Rng, st: &Stored, n: usize) -> Vec<Query> {
+    let rings: Vec<Vec<Point>> = st.at["poly"]
+        .iter()
+        .filter_map(geo::stored_polygon)
+        .filter(|r| r.len() > 1)
+        .collect();
+    let points: Vec<Point> = st.at["g"].iter().filter_map(geo::stored_point).collect();
+    let one = |path: &str, cond: GeoCond| Query {
+        filter: Filter::And(vec![Filter::Field {
+            path: path.to_string(),
+            cond: Cond::Geo(cond),
+        }]),
+        limit: OBJECTS,
+        ..Query::default()
+    };
+    let along = |a: Point, b: Point, t: f64| Point {
+        latitude: a.latitude + (b.latitude - a.latitude) * t,
+        longitude: a.longitude + (b.longitude - a.longitude) * t,
+    };
+    let mut out = Vec::new();
+    for k in 0..n {
+        match k % 3 {
+            0 if !rings.is_empty() => {
+                let ring = rng.pick(&rings);
+                let i = rng.below(ring.len() - 1);
+                let t = (rng.next() >> 11) as f64 / (1u64 << 53) as f64;
+                out.push(one(
+                    "poly",
+                    GeoCond::Intersects(along(ring[i], ring[i + 1], t)),
+                ));
+            }
+            1 if !points.is_empty() => {
+                let (s, a, c) = (*rng.pick(&points), point(rng), point(rng));
+                let b = along(a, s, 1.2 + rng.below(1000) as f64 / 250.0);
+                out.push(one("g", GeoCond::Polygon(vec![a, b, c])));
+            }
+            2 if !points.is_empty() => {
+                let (s, center) = (*rng.pick(&points), query_point(rng, st));
+                out.push(one(
+                    "g",
+                    GeoCond::CenterSphere {
+                        center,
+                        radius: geo::distance(center, s),
+                    },
+                ));
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 fn scalar(rng: &mut Rng) -> Value {
@@ -195,6 +433,11 @@ fn field_value(rng: &mut Rng, field: &str, typed: bool) -> Value {
         "d" => date(rng),
         "p" => pointer(rng),
         "arr" => array(rng, 1),
+        "g" => match rng.below(10) {
+            0 => json!([geo_point(rng)]),
+            _ => geo_point(rng),
+        },
+        "poly" => polygon(rng),
         "o" => match rng.below(8) {
             0 => json!([{"x": 1}, {"x": "a"}]),
             1 => string(rng),
@@ -204,7 +447,7 @@ fn field_value(rng: &mut Rng, field: &str, typed: bool) -> Value {
     }
 }
 
-const FIELDS: &[&str] = &["n", "s", "b", "d", "p", "arr", "o", "m"];
+const FIELDS: &[&str] = &["n", "s", "b", "d", "p", "arr", "o", "m", "g", "poly"];
 
 /// The schema of the typed run: what the write path guarantees for these fields.
 const TYPED: &[(&str, FieldType)] = &[
@@ -267,6 +510,8 @@ const PATHS: &[&str] = &[
     "nope",
     "arr.0",
     "s.x",
+    "g",
+    "poly",
 ];
 
 /// A query value for a path: usually one of the kind stored there, sometimes anything.
@@ -425,6 +670,9 @@ fn regex(rng: &mut Rng) -> model::pattern::Pattern {
 }
 
 fn cond(rng: &mut Rng, path: &str, st: &Stored) -> Cond {
+    if rng.chance(if matches!(path, "g" | "poly") { 70 } else { 6 }) {
+        return Cond::Geo(geo_cond(rng, path, st));
+    }
     let kind = rng.below(13);
     let mut v = || query_value(rng, path, st);
     let c = match kind {
@@ -465,7 +713,11 @@ fn filter(rng: &mut Rng, depth: usize, st: &Stored) -> Filter {
     };
     match kind {
         0..=4 => {
-            let path = *rng.pick(PATHS);
+            let path = if rng.chance(12) {
+                *rng.pick(&["g", "poly"])
+            } else {
+                *rng.pick(PATHS)
+            };
             Filter::Field {
                 path: path.to_string(),
                 cond: cond(rng, path, st),
@@ -492,12 +744,35 @@ const ORDER_FIELDS: &[&str] = &[
     "updatedAt",
     "objectId",
     "nope",
+    "g",
 ];
 
 fn query(rng: &mut Rng, st: &Stored) -> Query {
+    let mut filter = filter(rng, 3, st);
+    if rng.chance(20) {
+        // A top-level $nearSphere: results sorted by distance unless an order is given.
+        let point = query_point(rng, st);
+        let max_distance = rng.chance(40).then(|| radius(rng, point, st));
+        let near = Filter::Field {
+            path: rng
+                .pick(&["g", "g", "g", "o", "arr.0", "createdAt"])
+                .to_string(),
+            cond: Cond::Geo(GeoCond::Near {
+                point,
+                max_distance,
+            }),
+        };
+        filter = Filter::And(if rng.chance(50) {
+            vec![near]
+        } else {
+            vec![near, filter]
+        });
+    }
+    let ordered = rng.chance(50);
     Query {
-        filter: filter(rng, 3, st),
-        order: (0..rng.below(4))
+        near: geo::near_of(&filter),
+        filter,
+        order: (0..if ordered { rng.below(4) } else { 0 })
             .map(|_| SortKey {
                 field: rng.pick(ORDER_FIELDS).to_string(),
                 descending: rng.chance(50),
@@ -506,6 +781,14 @@ fn query(rng: &mut Rng, st: &Stored) -> Query {
         limit: *rng.pick(&[0, 1, 5, 20, 100, 1000]),
         skip: *rng.pick(&[0, 0, 0, 1, 3, 10, 50]),
         ..Query::default()
+    }
+}
+
+fn has_geo(f: &Filter) -> bool {
+    match f {
+        Filter::And(fs) | Filter::Or(fs) | Filter::Nor(fs) => fs.iter().any(has_geo),
+        Filter::Field { cond, .. } => matches!(cond, Cond::Geo(_)),
+        Filter::RelatedTo { .. } => false,
     }
 }
 
@@ -530,7 +813,7 @@ async fn in_sql(
 ) -> Result<(Vec<String>, i64), (String, sqlx::Error)> {
     let mut find = QueryBuilder::<Postgres>::new(format!("SELECT object_id FROM {table} WHERE "));
     sql::push_filter(&mut find, &q.filter, schema);
-    sql::push_order(&mut find, &q.order, schema);
+    sql::push_sort(&mut find, q, schema);
     sql::push_page(&mut find, q);
     let text = find.sql().to_string();
     let rows = find
@@ -562,7 +845,7 @@ async fn run(
     rng: &mut Rng,
     queries: usize,
     typed: bool,
-) -> Result<(usize, usize), String> {
+) -> Result<(usize, usize, usize), String> {
     let name = if typed { "Typed" } else { "Thing" };
     let table = format!("\"{schema}\".\"{name}\"");
     let class_schema = typed.then(|| {
@@ -657,7 +940,8 @@ async fn run(
             }
         }
     }
-    let (mut compared, mut nonempty) = (0, 0);
+    checks.extend(geo_checks(rng, &stored, 300));
+    let (mut compared, mut nonempty, mut geo_nonempty) = (0, 0, 0);
     let generated = std::iter::repeat_with(|| query(rng, &stored)).take(queries);
     for (i, q) in checks.into_iter().chain(generated).enumerate() {
         // The reference is slow in a debug build: evaluate it on another thread meanwhile.
@@ -700,16 +984,19 @@ async fn run(
             }
             let mut find = QueryBuilder::<Postgres>::new("SELECT … WHERE ");
             sql::push_filter(&mut find, &q.filter, class_schema.as_ref());
-            sql::push_order(&mut find, &q.order, class_schema.as_ref());
+            sql::push_sort(&mut find, &q, class_schema.as_ref());
             msg.push_str(&format!("SQL: {}\n", find.sql()));
             return Err(msg);
         }
         compared += 1;
         if want.1 > 0 {
             nonempty += 1;
+            if has_geo(&q.filter) {
+                geo_nonempty += 1;
+            }
         }
     }
-    Ok((compared, nonempty))
+    Ok((compared, nonempty, geo_nonempty))
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 1)]
@@ -741,17 +1028,18 @@ async fn sql_matches_in_memory_semantics() {
         .expect("connect to CHRONICLE_TEST_DATABASE_URL");
     let started = std::time::Instant::now();
     let mut outcome = run(&pool, &schema, &mut rng, queries, false).await;
-    if let Ok((compared, nonempty)) = outcome {
+    if let Ok((compared, nonempty, geo)) = outcome {
         outcome = run(&pool, &schema, &mut rng, queries / 2, true)
             .await
-            .map(|(c, n)| (compared + c, nonempty + n));
+            .map(|(c, n, g)| (compared + c, nonempty + n, geo + g));
     }
     let dropped = sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
         .execute(&pool)
         .await;
     match outcome {
-        Ok((compared, nonempty)) => println!(
-            "pg_sql: {compared} queries over {OBJECTS} objects agree ({nonempty} with matches) in {:?}",
+        Ok((compared, nonempty, geo)) => println!(
+            "pg_sql: {compared} queries over {OBJECTS} objects agree ({nonempty} with matches, \
+             {geo} of them with geo constraints) in {:?}",
             started.elapsed()
         ),
         Err(msg) => panic!("seed {seed}: {msg}"),

@@ -348,7 +348,7 @@ impl ReadStore for PgStore {
             self.table(app, class)
         ));
         sql::push_filter(&mut qb, &query.filter, schema.as_ref());
-        sql::push_order(&mut qb, &query.order, schema.as_ref());
+        sql::push_sort(&mut qb, query, schema.as_ref());
         sql::push_page(&mut qb, query);
         match qb.build_query_scalar::<Value>().fetch_all(&self.pool).await {
             Ok(rows) => Ok(objects(rows)),

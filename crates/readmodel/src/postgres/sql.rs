@@ -24,6 +24,11 @@ use model::{ClassSchema, FieldType};
 use serde_json::{json, Value};
 use sqlx::{Postgres, QueryBuilder};
 
+// A child module, so that it shares the private helpers; the path keeps it next to this file
+// also where a test includes this file by path.
+#[path = "geo_sql.rs"]
+mod geo_sql;
+
 type Qb<'q, 'args> = &'q mut QueryBuilder<'args, Postgres>;
 
 /// Appends a boolean SQL expression equivalent to `filter.matches(data)`. With the class's
@@ -55,7 +60,15 @@ pub fn push_filter(
     }
 }
 
-/// Appends ` ORDER BY …` equivalent to `query.sort` (always ending with object_id ASC).
+/// Appends ` ORDER BY …` equivalent to `query.sort`: `order`, else the `$nearSphere` distance.
+pub fn push_sort(qb: &mut QueryBuilder<'_, Postgres>, query: &Query, schema: Option<&ClassSchema>) {
+    match query.near.as_ref().filter(|_| query.order.is_empty()) {
+        Some(near) => geo_sql::push_near_order(qb, near),
+        None => push_order(qb, &query.order, schema),
+    }
+}
+
+/// Appends ` ORDER BY …` equivalent to sorting by `order` (always ending with object_id ASC).
 ///
 /// With the class's `schema`, a top-level field of a scalar type sorts by one simple key: the
 /// schema guarantees every value there is of that type, null, or missing (which `compare` puts
@@ -353,7 +366,8 @@ fn push_date_column_cond(qb: Qb<'_, '_>, col: &'static str, cond: &Cond) {
         | Cond::InQuery(_)
         | Cond::NotInQuery(_)
         | Cond::Select { .. }
-        | Cond::DontSelect { .. } => {
+        | Cond::DontSelect { .. }
+        | Cond::Geo(_) => {
             qb.push("FALSE");
         }
         Cond::Lt(_) | Cond::Lte(_) | Cond::Gt(_) | Cond::Gte(_) => {
@@ -430,6 +444,7 @@ fn push_json_cond(qb: Qb<'_, '_>, segs: &[String], cond: &Cond, scalar: bool) {
         Cond::InQuery(_) | Cond::NotInQuery(_) | Cond::Select { .. } | Cond::DontSelect { .. } => {
             qb.push("FALSE");
         }
+        Cond::Geo(geo) => geo_sql::push_geo(qb, f, geo),
     }
 }
 
