@@ -7,7 +7,7 @@ mod common;
 
 use std::f64::consts::PI;
 
-use common::{send, TestServer};
+use common::{create_many, send, TestServer};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -67,30 +67,6 @@ async fn fails(s: &TestServer, class: &str, where_: Value, status: u16, code: i6
         (status, json!({"code": code, "error": error})),
         "where {where_}"
     );
-}
-
-/// Creates objects in one master batch, asserting every create succeeded; returns their ids.
-async fn create_many(s: &TestServer, class: &str, bodies: Vec<Value>) -> Vec<String> {
-    let requests: Vec<Value> = bodies
-        .into_iter()
-        .map(|b| json!({"method": "POST", "path": format!("/parse/classes/{class}"), "body": b}))
-        .collect();
-    let (status, res) = send(
-        s.master(Method::POST, "/parse/batch")
-            .json(&json!({"requests": requests})),
-    )
-    .await;
-    assert_eq!(status, 200, "{res}");
-    res.as_array()
-        .expect("batch answers")
-        .iter()
-        .map(|r| {
-            r["success"]["objectId"]
-                .as_str()
-                .unwrap_or_else(|| panic!("create failed: {r}"))
-                .to_string()
-        })
-        .collect()
 }
 
 /// Parse Server's `makeSomeGeoPoints`, plus an object without a location.
