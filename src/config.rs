@@ -134,11 +134,14 @@ pub struct StackArgs {
     /// Extra librdkafka settings, `key=value`, repeatable.
     #[arg(long = "kafkaOption")]
     pub kafka_options: Vec<String>,
-    /// Connections each process keeps to PostgreSQL.
+    /// Connections each process uses for reads and projection commits (listeners have their
+    /// own). The default, twice this machine's CPU count, suits PostgreSQL on the same machine:
+    /// more concurrent statements than that only adds switching, fewer starves the projector's
+    /// commits (both measured in docs/benchmarks.md).
     #[arg(
         long = "databasePoolSize",
         env = "CHRONICLE_DATABASE_POOL_SIZE",
-        default_value_t = 16
+        default_value_t = default_pool_size()
     )]
     pub database_pool_size: u32,
 }
@@ -303,4 +306,11 @@ mod tests {
         assert_eq!(parse_size("100").unwrap(), 100);
         assert!(parse_size("x").is_err());
     }
+}
+
+fn default_pool_size() -> u32 {
+    2 * std::thread::available_parallelism()
+        .map(|n| n.get() as u32)
+        .unwrap_or(2)
+        .max(2)
 }

@@ -18,6 +18,20 @@ use crate::{Outcomes, StoreError};
 /// How often waiting events are looked up even without a notification.
 const POLL: Duration = Duration::from_millis(250);
 
+/// A listener on a connection of its own: a listener holds its connection for the life of the
+/// process, and taking it from the store's pool would leave that many fewer for queries (the
+/// pool is sized to what PostgreSQL's cores can serve).
+async fn dedicated_listener(store: &PgStore) -> Result<PgListener, StoreError> {
+    let options = (*store.pool().connect_options()).clone();
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .max_lifetime(None)
+        .idle_timeout(None)
+        .connect_with(options)
+        .await?;
+    Ok(PgListener::connect_with(&pool).await?)
+}
+
 async fn deliver(store: &PgStore, outcomes: &Outcomes) -> Result<(), StoreError> {
     let pending = outcomes.pending();
     if pending.is_empty() {
@@ -44,7 +58,7 @@ pub async fn spawn_outcome_listener(
     store: Arc<PgStore>,
     outcomes: Arc<Outcomes>,
 ) -> Result<(), StoreError> {
-    let mut listener = PgListener::connect_with(store.pool()).await?;
+    let mut listener = dedicated_listener(&store).await?;
     listener.listen(&store.outcome_channel()).await?;
     tokio::spawn(async move {
         loop {
@@ -66,7 +80,7 @@ pub async fn spawn_outcome_listener(
 /// Keeps `store`'s schema cache honest: entries go when a change is announced; everything goes
 /// when the connection drops (notifications may have been missed meanwhile).
 pub async fn spawn_schema_listener(store: Arc<PgStore>) -> Result<(), StoreError> {
-    let mut listener = PgListener::connect_with(store.pool()).await?;
+    let mut listener = dedicated_listener(&store).await?;
     listener.listen(&store.schema_channel()).await?;
     store
         .schema_listening
