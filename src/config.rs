@@ -295,6 +295,13 @@ impl StackArgs {
     }
 }
 
+fn default_pool_size() -> u32 {
+    2 * std::thread::available_parallelism()
+        .map(|n| n.get() as u32)
+        .unwrap_or(2)
+        .max(2)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -306,11 +313,4 @@ mod tests {
         assert_eq!(parse_size("100").unwrap(), 100);
         assert!(parse_size("x").is_err());
     }
-}
-
-fn default_pool_size() -> u32 {
-    2 * std::thread::available_parallelism()
-        .map(|n| n.get() as u32)
-        .unwrap_or(2)
-        .max(2)
 }
