@@ -12,6 +12,9 @@ pub enum ApiError {
     /// Unknown app id, or keys that do not match: Parse Server's bare 403.
     #[error("unauthorized")]
     Unauthorized,
+    /// A master-key-only route without the master key: Parse Server's bare 403.
+    #[error("unauthorized: master key is required")]
+    MasterKeyRequired,
     #[error("request entity too large")]
     TooLarge,
     #[error("cannot route {0}")]
@@ -31,7 +34,7 @@ impl ApiError {
             ApiError::Parse(e) => {
                 StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST)
             }
-            ApiError::Unauthorized => StatusCode::FORBIDDEN,
+            ApiError::Unauthorized | ApiError::MasterKeyRequired => StatusCode::FORBIDDEN,
             ApiError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NoRoute(_) => StatusCode::NOT_FOUND,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -42,7 +45,7 @@ impl ApiError {
     pub fn body(&self) -> serde_json::Value {
         match self {
             ApiError::Parse(e) => json!({"code": e.code, "error": e.error}),
-            ApiError::Unauthorized | ApiError::TooLarge => {
+            ApiError::Unauthorized | ApiError::MasterKeyRequired | ApiError::TooLarge => {
                 json!({"error": self.to_string()})
             }
             ApiError::NoRoute(what) => {
@@ -58,7 +61,7 @@ impl ApiError {
     pub fn as_parse_error(&self) -> ParseError {
         match self {
             ApiError::Parse(e) => e.clone(),
-            ApiError::Unauthorized => {
+            ApiError::Unauthorized | ApiError::MasterKeyRequired => {
                 ParseError::new(model::code::OPERATION_FORBIDDEN, self.to_string())
             }
             ApiError::TooLarge => ParseError::new(model::code::OBJECT_TOO_LARGE, self.to_string()),

@@ -34,12 +34,19 @@ pub enum Route {
     },
     /// `POST /batch`
     Batch,
+    /// `GET /config`
+    GetConfig,
+    /// `PUT /config` (master key)
+    UpdateConfig,
 }
 
 impl Route {
     /// Whether the route only reads (served by query-api too).
     pub fn is_read(&self) -> bool {
-        matches!(self, Route::Health | Route::Find { .. } | Route::Get { .. })
+        matches!(
+            self,
+            Route::Health | Route::Find { .. } | Route::Get { .. } | Route::GetConfig
+        )
     }
 
     pub fn parse(method: &Method, path: &str) -> Result<Route, ApiError> {
@@ -77,6 +84,8 @@ impl Route {
                 object_id: id.to_string(),
             },
             ("POST", ["batch"]) => Route::Batch,
+            ("GET", ["config"]) => Route::GetConfig,
+            ("PUT", ["config"]) => Route::UpdateConfig,
             _ => return Err(no_route()),
         })
     }

@@ -3,6 +3,7 @@
 //! the projector has applied it (read-your-writes). Reads are handed to the linked query API.
 
 mod batch;
+mod config;
 mod objects;
 mod submit;
 
@@ -35,6 +36,7 @@ impl Handler for CommandApi {
     async fn handle(&self, req: ParseRequest) -> Result<ParseResponse, ApiError> {
         match &req.route {
             Route::Batch => self.batch(req).await,
+            Route::UpdateConfig => self.update_config(&req).await,
             route if route.is_read() => self.reads.handle(req).await,
             _ => {
                 let prepared = self.prepare(&req).await?;

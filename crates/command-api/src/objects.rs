@@ -15,7 +15,7 @@ fn new_object_id() -> String {
     Alphanumeric.sample_string(&mut rand::rng(), 10)
 }
 
-fn ops_json(ops: &model::Ops) -> Map {
+pub(crate) fn ops_json(ops: &model::Ops) -> Map {
     ops.iter()
         .map(|(k, op)| (k.clone(), op.to_json()))
         .collect()

@@ -19,6 +19,35 @@ pub const SYSTEM_CLASSES: &[&str] = &[
     "_Hooks",
 ];
 
+/// Classes only the master key may read or write through `/classes` (Parse Server's
+/// `classesWithMasterOnlyAccess`); `_GlobalConfig` is served by `/config`.
+pub const MASTER_ONLY_CLASSES: &[&str] = &[
+    "_JobStatus",
+    "_PushStatus",
+    "_Hooks",
+    "_GlobalConfig",
+    "_GraphQLConfig",
+    "_JobSchedule",
+    "_Idempotency",
+];
+
+/// The class and object `/config` keeps its parameters in (as Parse Server does).
+pub const CONFIG_CLASS: &str = "_GlobalConfig";
+pub const CONFIG_OBJECT_ID: &str = "1";
+
+/// Checks that a client without the master key may `op` (find, get, …) on `class`.
+pub fn check_client_access(class: &str, op: &str, master: bool) -> Result<(), ParseError> {
+    if !master && MASTER_ONLY_CLASSES.contains(&class) {
+        return Err(ParseError::new(
+            code::OPERATION_FORBIDDEN,
+            format!(
+                "Clients aren't allowed to perform the {op} operation on the {class} collection."
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// Fields every class has, maintained by the server.
 pub const DEFAULT_FIELDS: &[&str] = &["objectId", "createdAt", "updatedAt", "ACL"];
 

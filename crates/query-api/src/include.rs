@@ -57,6 +57,11 @@ impl QueryApi {
             let projection = query.projection_at(path);
             let mut found = Found::new();
             for (target, ids) in wanted {
+                // What a client may not read is dropped, like a missing object.
+                let master = ctx.auth.is_master();
+                if model::names::check_client_access(&target, "get", master).is_err() {
+                    continue;
+                }
                 let ids: Vec<String> = ids.into_iter().collect();
                 let schema = self
                     .store()

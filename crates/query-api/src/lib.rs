@@ -4,6 +4,7 @@
 //! A find runs in three steps: resolve what the read model cannot evaluate alone (`resolve`),
 //! read the page from the read model, then replace included pointers (`include`).
 
+mod config;
 mod include;
 mod resolve;
 
@@ -127,6 +128,7 @@ impl QueryApi {
         id: &str,
     ) -> Result<ParseResponse, ApiError> {
         check_get_params(&req.params)?;
+        model::names::check_client_access(class, "get", req.ctx.auth.is_master())?;
         let query = Query::from_params(&req.params, None, &chrono::Utc::now())?;
         let schema = self.schema_for(&req.ctx, class).await?;
         let object = self
@@ -143,6 +145,7 @@ impl QueryApi {
 
     async fn find(&self, req: &ParseRequest, class: &str) -> Result<ParseResponse, ApiError> {
         let ctx = &req.ctx;
+        model::names::check_client_access(class, "find", ctx.auth.is_master())?;
         let query = Query::from_params(&req.params, ctx.app.max_limit, &chrono::Utc::now())?;
         let (target, schema, query) = self.prepare(ctx, class, query).await?;
         let found = self
@@ -196,6 +199,7 @@ impl Handler for QueryApi {
             Route::Health => Ok(ParseResponse::ok(json!({"status": "ok"}))),
             Route::Get { class, object_id } => self.get(&req, class, object_id).await,
             Route::Find { class } => self.find(&req, class).await,
+            Route::GetConfig => self.get_config(&req).await,
             other => Err(ApiError::NoRoute(format!(
                 "{} {other:?} on a read-only server",
                 req.method

@@ -85,6 +85,7 @@ impl QueryApi {
         ctx: &RequestContext,
         sub: &SubQuery,
     ) -> Result<(String, Vec<Map>), ApiError> {
+        model::names::check_client_access(&sub.class_name, "find", ctx.auth.is_master())?;
         let query = Query {
             filter: sub.filter.clone(),
             limit: usize::MAX,
