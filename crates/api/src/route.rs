@@ -38,6 +38,14 @@ pub enum Route {
     GetConfig,
     /// `PUT /config` (master key)
     UpdateConfig,
+    /// `POST /events/<name>`: an analytics event.
+    Track {
+        name: String,
+    },
+    /// `GET /events/<name>` (master key): its hourly counts.
+    GetTracked {
+        name: String,
+    },
 }
 
 impl Route {
@@ -45,7 +53,11 @@ impl Route {
     pub fn is_read(&self) -> bool {
         matches!(
             self,
-            Route::Health | Route::Find { .. } | Route::Get { .. } | Route::GetConfig
+            Route::Health
+                | Route::Find { .. }
+                | Route::Get { .. }
+                | Route::GetConfig
+                | Route::GetTracked { .. }
         )
     }
 
@@ -86,6 +98,12 @@ impl Route {
             ("POST", ["batch"]) => Route::Batch,
             ("GET", ["config"]) => Route::GetConfig,
             ("PUT", ["config"]) => Route::UpdateConfig,
+            ("POST", ["events", name]) => Route::Track {
+                name: name.to_string(),
+            },
+            ("GET", ["events", name]) => Route::GetTracked {
+                name: name.to_string(),
+            },
             _ => return Err(no_route()),
         })
     }

@@ -2,6 +2,7 @@
 //! against the read model, becomes an event, is appended to the log, and is answered only once
 //! the projector has applied it (read-your-writes). Reads are handed to the linked query API.
 
+mod analytics;
 mod batch;
 mod config;
 mod objects;
@@ -37,6 +38,7 @@ impl Handler for CommandApi {
         match &req.route {
             Route::Batch => self.batch(req).await,
             Route::UpdateConfig => self.update_config(&req).await,
+            Route::Track { name } => self.track(&req, name).await,
             route if route.is_read() => self.reads.handle(req).await,
             _ => {
                 let prepared = self.prepare(&req).await?;

@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::objects::Prepared;
 use crate::CommandApi;
 
-fn origin(ctx: &RequestContext) -> Origin {
+pub(crate) fn origin(ctx: &RequestContext) -> Origin {
     let mut actor = if ctx.auth.is_master() {
         Actor::master()
     } else {
@@ -70,6 +70,42 @@ impl CommandApi {
                 .map(|w| Event::object(origin.clone(), w.clone()))
                 .collect()
         };
+        let mut outcomes = self.append_and_wait(ctx, events).await?;
+        // The projector changed these schemas; a cached copy must not answer this client's next
+        // request (read-your-writes for schemas, whatever the order notifications arrive in).
+        for class in &changed {
+            self.reads.store().schema_changed(&ctx.app.app_id, class);
+        }
+        if transaction {
+            return Ok(match outcomes.pop() {
+                Some(Outcome::Applied { writes: results }) => writes
+                    .iter()
+                    .zip(results.iter())
+                    .map(|(p, r)| Ok(answer(ctx, p, r)))
+                    .collect(),
+                Some(Outcome::Rejected { error, .. }) => return Err(error.into()),
+                None => return Err(ApiError::internal("no outcome for a transaction")),
+            });
+        }
+        Ok(writes
+            .iter()
+            .zip(outcomes)
+            .map(|(p, outcome)| match outcome {
+                Outcome::Applied { writes: results } => results
+                    .first()
+                    .map(|r| answer(ctx, p, r))
+                    .ok_or_else(|| ApiError::internal("no result for a write")),
+                Outcome::Rejected { error, .. } => Err(error.into()),
+            })
+            .collect())
+    }
+
+    /// Appends `events` and waits until the projector has decided each; their outcomes, in order.
+    pub(crate) async fn append_and_wait(
+        &self,
+        ctx: &RequestContext,
+        events: Vec<Event>,
+    ) -> Result<Vec<Outcome>, ApiError> {
         let waits: Vec<_> = events
             .iter()
             .map(|e| (e.id, self.outcomes.wait_for(e.id)))
@@ -98,37 +134,11 @@ impl CommandApi {
                 }
             }
         }
-        // The projector changed these schemas; a cached copy must not answer this client's next
-        // request (read-your-writes for schemas, whatever the order notifications arrive in).
-        for class in &changed {
-            self.reads.store().schema_changed(&ctx.app.app_id, class);
-        }
         tracing::debug!(
             append_ms = appended.as_secs_f64() * 1e3,
             projected_ms = (started.elapsed() - appended).as_secs_f64() * 1e3,
             "write acknowledged"
         );
-        if transaction {
-            return Ok(match outcomes.pop() {
-                Some(Outcome::Applied { writes: results }) => writes
-                    .iter()
-                    .zip(results.iter())
-                    .map(|(p, r)| Ok(answer(ctx, p, r)))
-                    .collect(),
-                Some(Outcome::Rejected { error, .. }) => return Err(error.into()),
-                None => return Err(ApiError::internal("no outcome for a transaction")),
-            });
-        }
-        Ok(writes
-            .iter()
-            .zip(outcomes)
-            .map(|(p, outcome)| match outcome {
-                Outcome::Applied { writes: results } => results
-                    .first()
-                    .map(|r| answer(ctx, p, r))
-                    .ok_or_else(|| ApiError::internal("no result for a write")),
-                Outcome::Rejected { error, .. } => Err(error.into()),
-            })
-            .collect())
+        Ok(outcomes)
     }
 }

@@ -72,6 +72,9 @@ pub enum EventKind {
     /// A batch sent with `"transaction": true`: applied all together or not at all.
     #[serde(rename = "transaction")]
     Transaction,
+    /// An analytics event (`POST /events/<name>`).
+    #[serde(rename = "analytics.tracked")]
+    AnalyticsTracked,
 }
 
 impl EventKind {
@@ -81,6 +84,7 @@ impl EventKind {
             EventKind::ObjectUpdated => "object.updated",
             EventKind::ObjectDeleted => "object.deleted",
             EventKind::Transaction => "transaction",
+            EventKind::AnalyticsTracked => "analytics.tracked",
         }
     }
 }
@@ -94,6 +98,20 @@ pub struct Payload {
     /// Transactions: the writes, in request order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub writes: Vec<Write>,
+    /// Analytics events: what was tracked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tracked: Option<Tracked>,
+}
+
+/// An analytics event: its name, its dimensions (at most eight string pairs) and, when the
+/// client gave one, the time it says the event happened.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct Tracked {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub dimensions: Map<String, Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub at: Option<String>,
 }
 
 /// The envelope.
@@ -166,6 +184,13 @@ impl Event {
         e
     }
 
+    /// An analytics event.
+    pub fn tracked(origin: Origin, tracked: Tracked) -> Self {
+        let mut e = Event::new(origin, EventKind::AnalyticsTracked);
+        e.payload.tracked = Some(tracked);
+        e
+    }
+
     /// The writes this event makes, in order.
     pub fn writes(&self) -> Vec<Write> {
         let kind = match self.kind {
@@ -173,6 +198,7 @@ impl Event {
             EventKind::ObjectUpdated => WriteKind::Update,
             EventKind::ObjectDeleted => WriteKind::Delete,
             EventKind::Transaction => return self.payload.writes.clone(),
+            EventKind::AnalyticsTracked => return vec![],
         };
         vec![Write {
             kind,
@@ -245,5 +271,28 @@ mod tests {
             json!({"kind": "object.deleted", "class": "C", "objectId": "o1"})
         );
         assert_eq!(e.writes().len(), 2);
+    }
+
+    #[test]
+    fn analytics_event_round_trips_and_writes_nothing() {
+        let mut dimensions = Map::new();
+        dimensions.insert("source".into(), json!("web"));
+        let e = Event::tracked(
+            origin(),
+            Tracked {
+                name: "Search".into(),
+                dimensions,
+                at: None,
+            },
+        );
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["kind"], "analytics.tracked");
+        assert_eq!(
+            v["payload"],
+            json!({"tracked": {"name": "Search", "dimensions": {"source": "web"}}})
+        );
+        let back: Event = serde_json::from_value(v).unwrap();
+        assert_eq!(back, e);
+        assert!(back.writes().is_empty());
     }
 }

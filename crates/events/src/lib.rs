@@ -8,7 +8,8 @@ mod log;
 mod sqlite;
 
 pub use envelope::{
-    Actor, Event, EventKind, Origin, Payload, StoredEvent, Write, WriteKind, ENVELOPE_VERSION,
+    Actor, Event, EventKind, Origin, Payload, StoredEvent, Tracked, Write, WriteKind,
+    ENVELOPE_VERSION,
 };
 pub use error::LogError;
 pub use kafka::{KafkaConfig, KafkaLog};

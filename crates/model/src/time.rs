@@ -16,6 +16,16 @@ pub fn parse_iso(s: &str) -> Option<Timestamp> {
         .map(|d| d.with_timezone(&Utc))
 }
 
+/// The hour an ISO timestamp falls in, as Parse's ISO string (`…T18:00:00.000Z`): analytics
+/// are counted per hour.
+pub fn hour_of(iso: &str) -> Option<String> {
+    use chrono::{DurationRound, TimeDelta};
+    let t = parse_iso(iso)?;
+    t.duration_trunc(TimeDelta::hours(1))
+        .ok()
+        .map(|h| to_iso(&h))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -27,5 +37,9 @@ mod tests {
         let t = parse_iso("2011-08-21T18:02:52Z").unwrap();
         assert_eq!(to_iso(&t), "2011-08-21T18:02:52.000Z");
         assert!(parse_iso("yesterday").is_none());
+        assert_eq!(
+            hour_of("2015-03-01T15:59:11-07:00").as_deref(),
+            Some("2015-03-01T22:00:00.000Z")
+        );
     }
 }

@@ -261,7 +261,12 @@ pub async fn fold_batch(
                 }
             }
         }
-        let scratch = view.scratch;
+        let mut scratch = view.scratch;
+        if let Some(t) = &event.payload.tracked {
+            scratch
+                .changes
+                .push(tracked_change(&event.app, &event.at, t));
+        }
         let outcome = match rejected {
             Some(r) => r,
             None => {
@@ -284,4 +289,26 @@ pub async fn fold_batch(
         outcomes,
     };
     Ok((commit, state))
+}
+
+/// The count an analytics event adds to: its hour (the client's `at`, else the event's time)
+/// and its dimensions with keys sorted, so equal dimensions count together.
+fn tracked_change(app: &str, at: &str, t: &events::Tracked) -> Change {
+    let hour =
+        t.at.as_deref()
+            .and_then(model::time::hour_of)
+            .or_else(|| model::time::hour_of(at))
+            .unwrap_or_default();
+    let mut keys: Vec<&String> = t.dimensions.keys().collect();
+    keys.sort();
+    let dimensions = keys
+        .into_iter()
+        .map(|k| (k.clone(), t.dimensions[k].clone()))
+        .collect();
+    Change::Tracked {
+        app: app.to_string(),
+        name: t.name.clone(),
+        hour,
+        dimensions,
+    }
 }

@@ -4,6 +4,7 @@
 //! A find runs in three steps: resolve what the read model cannot evaluate alone (`resolve`),
 //! read the page from the read model, then replace included pointers (`include`).
 
+mod analytics;
 mod config;
 mod include;
 mod resolve;
@@ -200,6 +201,7 @@ impl Handler for QueryApi {
             Route::Get { class, object_id } => self.get(&req, class, object_id).await,
             Route::Find { class } => self.find(&req, class).await,
             Route::GetConfig => self.get_config(&req).await,
+            Route::GetTracked { name } => self.get_tracked(&req, name).await,
             other => Err(ApiError::NoRoute(format!(
                 "{} {other:?} on a read-only server",
                 req.method

@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use model::outcome::Outcome;
 use model::query::Query;
 use model::write::RelationDelta;
-use model::{ClassSchema, Object};
+use model::{ClassSchema, Map, Object};
 use uuid::Uuid;
 
 pub use memory::MemoryStore;
@@ -70,6 +70,8 @@ pub trait ReadStore: Send + Sync + 'static {
         field: &str,
         targets: &[String],
     ) -> Result<Vec<String>, StoreError>;
+    /// The hourly counts of analytics event `name`, by hour then dimensions.
+    async fn tracked(&self, app: &str, name: &str) -> Result<Vec<TrackedCount>, StoreError>;
     /// Tells a store that caches schemas that this class's schema has changed in the store
     /// (the caller saw the change committed).
     fn schema_changed(&self, _app: &str, _class: &str) {}
@@ -101,6 +103,21 @@ pub enum Change {
         owner: String,
         delta: RelationDelta,
     },
+    /// One more analytics event `name` with these dimensions in this hour.
+    Tracked {
+        app: String,
+        name: String,
+        hour: String,
+        dimensions: Map,
+    },
+}
+
+/// How many analytics events of one name, with one set of dimensions, happened in one hour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TrackedCount {
+    pub hour: String,
+    pub dimensions: Map,
+    pub count: u64,
 }
 
 impl Change {
@@ -109,7 +126,8 @@ impl Change {
             Change::PutSchema { app, .. }
             | Change::PutObject { app, .. }
             | Change::DeleteObject { app, .. }
-            | Change::Relation { app, .. } => app,
+            | Change::Relation { app, .. }
+            | Change::Tracked { app, .. } => app,
         }
     }
 }

@@ -11,7 +11,7 @@ use model::query::Query;
 use model::{ClassSchema, Map, Object};
 use parking_lot::RwLock;
 
-use crate::{Change, Commit, ProjectionStore, ReadStore, StoreError};
+use crate::{Change, Commit, ProjectionStore, ReadStore, StoreError, TrackedCount};
 
 #[derive(Default, Debug, PartialEq)]
 struct ClassData {
@@ -24,6 +24,8 @@ struct ClassData {
 struct AppData {
     schemas: BTreeMap<String, ClassSchema>,
     classes: HashMap<String, ClassData>,
+    /// (event name, hour, dimensions as JSON text) -> count.
+    tracked: BTreeMap<(String, String, String), u64>,
 }
 
 #[derive(Default)]
@@ -90,6 +92,9 @@ impl MemoryStore {
                 for ((field, owner), ids) in &cd.relations {
                     out.push_str(&format!("{class}/{owner}.{field} {ids:?}\n"));
                 }
+            }
+            for ((name, hour, dimensions), count) in &data.tracked {
+                out.push_str(&format!("tracked {name} {hour} {dimensions} {count}\n"));
             }
         }
         out
@@ -208,6 +213,24 @@ impl ReadStore for MemoryStore {
             .unwrap_or_default())
     }
 
+    async fn tracked(&self, app: &str, name: &str) -> Result<Vec<TrackedCount>, StoreError> {
+        Ok(self
+            .app(app)
+            .map(|a| {
+                a.read()
+                    .tracked
+                    .iter()
+                    .filter(|((n, _, _), _)| n == name)
+                    .map(|((_, hour, dimensions), count)| TrackedCount {
+                        hour: hour.clone(),
+                        dimensions: serde_json::from_str(dimensions).unwrap_or_default(),
+                        count: *count,
+                    })
+                    .collect()
+            })
+            .unwrap_or_default())
+    }
+
     async fn position(&self, _partition: u32) -> Result<u64, StoreError> {
         Ok(self.position.load(Ordering::Acquire))
     }
@@ -250,6 +273,15 @@ fn apply(data: &mut AppData, change: Change) {
             if ids.is_empty() {
                 cd.relations.remove(&key);
             }
+        }
+        Change::Tracked {
+            name,
+            hour,
+            dimensions,
+            ..
+        } => {
+            let dims = serde_json::Value::Object(dimensions).to_string();
+            *data.tracked.entry((name, hour, dims)).or_default() += 1;
         }
     }
 }

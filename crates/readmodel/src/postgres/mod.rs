@@ -24,7 +24,7 @@ use serde_json::Value;
 use sqlx::postgres::{PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder};
 
-use crate::{Change, Commit, ProjectionStore, ReadStore, StoreError};
+use crate::{Change, Commit, ProjectionStore, ReadStore, StoreError, TrackedCount};
 
 pub use listen::{spawn_outcome_listener, spawn_schema_listener};
 
@@ -205,6 +205,10 @@ impl PgStore {
             format!(
                 "CREATE TABLE IF NOT EXISTS {s}._join (class text NOT NULL, field text NOT NULL, owner text NOT NULL, \
                  target text NOT NULL, PRIMARY KEY (class, field, owner, target))"
+            ),
+            format!(
+                "CREATE TABLE IF NOT EXISTS {s}._analytics (name text NOT NULL, hour text NOT NULL, \
+                 dimensions jsonb NOT NULL, count bigint NOT NULL, PRIMARY KEY (name, hour, dimensions))"
             ),
             // Relation constraints in `where` look owners up by target.
             format!("CREATE INDEX IF NOT EXISTS _join_target ON {s}._join (class, field, target)"),
@@ -423,6 +427,32 @@ impl ReadStore for PgStore {
         }
     }
 
+    async fn tracked(&self, app: &str, name: &str) -> Result<Vec<TrackedCount>, StoreError> {
+        let sql = format!(
+            "SELECT hour, dimensions, count FROM {}._analytics WHERE name = $1 ORDER BY hour, dimensions::text",
+            ident(&self.app_schema(app))
+        );
+        match sqlx::query_as::<_, (String, Value, i64)>(&sql)
+            .bind(name)
+            .fetch_all(&self.pool)
+            .await
+        {
+            Ok(rows) => Ok(rows
+                .into_iter()
+                .map(|(hour, dimensions, count)| TrackedCount {
+                    hour,
+                    dimensions: match dimensions {
+                        Value::Object(m) => m,
+                        _ => model::Map::new(),
+                    },
+                    count: count.max(0) as u64,
+                })
+                .collect()),
+            Err(e) if is_missing(&e) => Ok(vec![]),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     async fn position(&self, partition: u32) -> Result<u64, StoreError> {
         let sql = format!(
             "SELECT position FROM {}.positions WHERE partition = $1",
@@ -443,6 +473,8 @@ struct Net {
     schemas: Vec<(String, ClassSchema)>,
     objects: Vec<((String, String, String), Option<Object>)>,
     relations: Vec<Change>,
+    /// (app, event name, hour, dimensions as JSON text) -> how many.
+    tracked: HashMap<(String, String, String, String), i64>,
 }
 
 fn net_effect(changes: Vec<Change>) -> Net {
@@ -478,6 +510,15 @@ fn net_effect(changes: Vec<Change>) -> Net {
                 );
             }
             relation @ Change::Relation { .. } => net.relations.push(relation),
+            Change::Tracked {
+                app,
+                name,
+                hour,
+                dimensions,
+            } => {
+                let dims = Value::Object(dimensions).to_string();
+                *net.tracked.entry((app, name, hour, dims)).or_default() += 1;
+            }
         }
     }
     net
@@ -525,6 +566,7 @@ impl ProjectionStore for PgStore {
             .iter()
             .map(|(a, _)| a.as_str())
             .chain(net.objects.iter().map(|((a, _, _), _)| a.as_str()))
+            .chain(net.tracked.keys().map(|(a, _, _, _)| a.as_str()))
             .collect();
         apps.sort();
         apps.dedup();
@@ -644,6 +686,31 @@ impl ProjectionStore for PgStore {
                     .await?;
                 }
             }
+        }
+        let mut tracked: HashMap<String, Vec<(String, String, String, i64)>> = HashMap::new();
+        for ((app, name, hour, dims), n) in net.tracked {
+            tracked.entry(app).or_default().push((name, hour, dims, n));
+        }
+        for (app, rows) in tracked {
+            let (mut names, mut hours, mut dims, mut counts) = (vec![], vec![], vec![], vec![]);
+            for (name, hour, d, n) in rows {
+                names.push(name);
+                hours.push(hour);
+                dims.push(d);
+                counts.push(n);
+            }
+            sqlx::query(&format!(
+                "INSERT INTO {a}._analytics AS t (name, hour, dimensions, count) \
+                 SELECT n, h, d::jsonb, c FROM UNNEST($1::text[], $2::text[], $3::text[], $4::bigint[]) AS x(n, h, d, c) \
+                 ON CONFLICT (name, hour, dimensions) DO UPDATE SET count = t.count + EXCLUDED.count",
+                a = ident(&self.app_schema(&app))
+            ))
+            .bind(&names)
+            .bind(&hours)
+            .bind(&dims)
+            .bind(&counts)
+            .execute(&mut *tx)
+            .await?;
         }
         if !commit.outcomes.is_empty() {
             let ids: Vec<uuid::Uuid> = commit.outcomes.iter().map(|(id, _)| *id).collect();
