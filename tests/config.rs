@@ -1,6 +1,6 @@
 //! `/config` over HTTP: parameters of any Parse type, master-key-only parameters hidden from
 //! clients, deletion, the master key required to change them, and `_GlobalConfig` closed to
-//! clients through `/classes`.
+//! clients through `/classes`; and `/serverInfo`, the feature list.
 
 mod common;
 
@@ -114,4 +114,22 @@ async fn global_config_class_is_master_only() {
     let (status, res) = send(s.master(Method::GET, "/parse/classes/_GlobalConfig")).await;
     assert_eq!(status, 200, "{res}");
     assert_eq!(res["results"][0]["params"]["a"], 1);
+}
+
+#[tokio::test]
+async fn server_info_lists_features_for_the_master_key() {
+    let s = TestServer::start().await;
+    let (status, res) = s.get("/parse/serverInfo").await;
+    assert_eq!(
+        (status, res),
+        (
+            403,
+            json!({"error": "unauthorized: master key is required"})
+        )
+    );
+    let (status, res) = send(s.master(Method::GET, "/parse/serverInfo")).await;
+    assert_eq!(status, 200, "{res}");
+    assert_eq!(res["features"]["globalConfig"]["update"], true);
+    assert_eq!(res["features"]["push"]["immediatePush"], false);
+    assert!(res["parseServerVersion"].is_string(), "{res}");
 }

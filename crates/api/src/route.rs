@@ -46,6 +46,8 @@ pub enum Route {
     GetTracked {
         name: String,
     },
+    /// `GET /serverInfo` (master key)
+    ServerInfo,
 }
 
 impl Route {
@@ -58,6 +60,7 @@ impl Route {
                 | Route::Get { .. }
                 | Route::GetConfig
                 | Route::GetTracked { .. }
+                | Route::ServerInfo
         )
     }
 
@@ -104,6 +107,7 @@ impl Route {
             ("GET", ["events", name]) => Route::GetTracked {
                 name: name.to_string(),
             },
+            ("GET", ["serverInfo"]) => Route::ServerInfo,
             _ => return Err(no_route()),
         })
     }

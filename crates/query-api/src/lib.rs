@@ -178,6 +178,43 @@ impl QueryApi {
     }
 }
 
+/// `GET /serverInfo` (master key): Parse Server's feature list, saying what this server has.
+/// The Parse Dashboard reads it to decide what to offer.
+fn server_info(req: &ParseRequest) -> Result<ParseResponse, ApiError> {
+    if !req.ctx.auth.is_master() {
+        return Err(ApiError::MasterKeyRequired);
+    }
+    let crud = |on: bool| json!({"create": on, "read": on, "update": on, "delete": on});
+    Ok(ParseResponse::ok(json!({
+        "features": {
+            "globalConfig": crud(true),
+            "hooks": crud(false),
+            "cloudCode": {"jobs": false},
+            "logs": {"level": false, "size": false, "order": false, "until": false, "from": false},
+            "push": {
+                "immediatePush": false,
+                "scheduledPush": false,
+                "storedPushData": false,
+                "pushAudiences": false,
+                "localization": false
+            },
+            "schemas": {
+                "addField": false,
+                "removeField": false,
+                "addClass": false,
+                "removeClass": false,
+                "clearAllDataFromClass": false,
+                "exportClass": false,
+                "editClassLevelPermissions": false,
+                "editPointerPermissions": false
+            },
+            "settings": {"securityCheck": false}
+        },
+        "parseServerVersion": env!("CARGO_PKG_VERSION"),
+        "server": "chronicle"
+    })))
+}
+
 /// An object as the API shows it: relation fields from the schema, `keys`/`excludeKeys` applied.
 pub fn render(schema: Option<&ClassSchema>, object: Object, query: &Query) -> Map {
     let mut fields = object.fields;
@@ -202,6 +239,7 @@ impl Handler for QueryApi {
             Route::Find { class } => self.find(&req, class).await,
             Route::GetConfig => self.get_config(&req).await,
             Route::GetTracked { name } => self.get_tracked(&req, name).await,
+            Route::ServerInfo => server_info(&req),
             other => Err(ApiError::NoRoute(format!(
                 "{} {other:?} on a read-only server",
                 req.method
