@@ -48,6 +48,10 @@ pub enum Route {
     },
     /// `GET /serverInfo` (master key)
     ServerInfo,
+    /// `DELETE /purge/<class>` (master key): every object of the class deleted.
+    Purge {
+        class: String,
+    },
 }
 
 impl Route {
@@ -108,6 +112,7 @@ impl Route {
                 name: name.to_string(),
             },
             ("GET", ["serverInfo"]) => Route::ServerInfo,
+            ("DELETE", ["purge", c]) => Route::Purge { class: class(c)? },
             _ => return Err(no_route()),
         })
     }

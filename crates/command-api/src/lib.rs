@@ -6,6 +6,7 @@ mod analytics;
 mod batch;
 mod config;
 mod objects;
+mod purge;
 mod submit;
 
 use std::sync::Arc;
@@ -39,6 +40,7 @@ impl Handler for CommandApi {
             Route::Batch => self.batch(req).await,
             Route::UpdateConfig => self.update_config(&req).await,
             Route::Track { name } => self.track(&req, name).await,
+            Route::Purge { class } => self.purge(&req, class).await,
             route if route.is_read() => self.reads.handle(req).await,
             _ => {
                 let prepared = self.prepare(&req).await?;

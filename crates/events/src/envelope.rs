@@ -75,6 +75,9 @@ pub enum EventKind {
     /// An analytics event (`POST /events/<name>`).
     #[serde(rename = "analytics.tracked")]
     AnalyticsTracked,
+    /// Every object of `class` deleted, its schema kept (`DELETE /purge/<class>`).
+    #[serde(rename = "class.purged")]
+    ClassPurged,
 }
 
 impl EventKind {
@@ -85,6 +88,7 @@ impl EventKind {
             EventKind::ObjectDeleted => "object.deleted",
             EventKind::Transaction => "transaction",
             EventKind::AnalyticsTracked => "analytics.tracked",
+            EventKind::ClassPurged => "class.purged",
         }
     }
 }
@@ -191,6 +195,21 @@ impl Event {
         e
     }
 
+    /// Deletes every object of `class`.
+    pub fn purge(origin: Origin, class: &str) -> Self {
+        let mut e = Event::new(origin, EventKind::ClassPurged);
+        e.class = Some(class.to_string());
+        e
+    }
+
+    /// The class this event purges, if it is a purge.
+    pub fn purged_class(&self) -> Option<&str> {
+        match self.kind {
+            EventKind::ClassPurged => self.class.as_deref(),
+            _ => None,
+        }
+    }
+
     /// The writes this event makes, in order.
     pub fn writes(&self) -> Vec<Write> {
         let kind = match self.kind {
@@ -198,7 +217,7 @@ impl Event {
             EventKind::ObjectUpdated => WriteKind::Update,
             EventKind::ObjectDeleted => WriteKind::Delete,
             EventKind::Transaction => return self.payload.writes.clone(),
-            EventKind::AnalyticsTracked => return vec![],
+            EventKind::AnalyticsTracked | EventKind::ClassPurged => return vec![],
         };
         vec![Write {
             kind,

@@ -2,7 +2,7 @@
 //! changes not yet committed, so later events in a batch see earlier ones; a transaction's writes
 //! go to a scratch layer first and reach the overlay only if all of them apply.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use events::{StoredEvent, Write, WriteKind};
 use model::write::{self, Applied};
@@ -19,21 +19,34 @@ type ClassKey = (String, String);
 pub struct Pending {
     objects: HashMap<ObjectKey, Option<Object>>,
     schemas: HashMap<ClassKey, ClassSchema>,
+    purged: HashSet<ClassKey>,
 }
 
+/// Changes not in the store yet. `purged` classes had every object deleted: below this layer
+/// they have none, and `objects` holds only what was written to them after the purge.
 #[derive(Default)]
 struct Layer {
     objects: HashMap<ObjectKey, Option<Object>>,
     schemas: HashMap<ClassKey, ClassSchema>,
+    purged: HashSet<ClassKey>,
     changes: Vec<Change>,
 }
 
 impl Layer {
     fn merge(&mut self, other: Layer) {
+        for class in other.purged {
+            purge(&mut self.objects, &class);
+            self.purged.insert(class);
+        }
         self.objects.extend(other.objects);
         self.schemas.extend(other.schemas);
         self.changes.extend(other.changes);
     }
+}
+
+/// Forgets the objects of `class` in `objects`.
+fn purge(objects: &mut HashMap<ObjectKey, Option<Object>>, class: &ClassKey) {
+    objects.retain(|(app, c, _), _| (app, c) != (&class.0, &class.1));
 }
 
 struct View<'a> {
@@ -48,13 +61,18 @@ struct View<'a> {
 impl View<'_> {
     async fn object(&self, app: &str, class: &str, id: &str) -> Result<Option<Object>, StoreError> {
         let key = (app.to_string(), class.to_string(), id.to_string());
+        let class_key = (key.0.clone(), key.1.clone());
         for layer in [&self.scratch, self.committed] {
             if let Some(o) = layer.objects.get(&key) {
                 return Ok(o.clone());
             }
+            if layer.purged.contains(&class_key) {
+                return Ok(None);
+            }
         }
         match self.before.objects.get(&key) {
             Some(o) => Ok(o.clone()),
+            None if self.before.purged.contains(&class_key) => Ok(None),
             None => self.store.get(app, class, id).await,
         }
     }
@@ -178,6 +196,8 @@ impl View<'_> {
 struct Before {
     objects: HashMap<ObjectKey, Option<Object>>,
     schemas: HashMap<ClassKey, Option<ClassSchema>>,
+    /// Classes a pending (uncommitted) batch purged: the store still shows their objects.
+    purged: HashSet<ClassKey>,
 }
 
 /// Reads what the batch will write in two queries per class (its schema and its objects)
@@ -228,6 +248,10 @@ pub async fn fold_batch(
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut before = prefetch(store, batch).await?;
     if let Some(p) = pending {
+        for class in &p.purged {
+            purge(&mut before.objects, class);
+            before.purged.insert(class.clone());
+        }
         before
             .objects
             .extend(p.objects.iter().map(|(k, v)| (k.clone(), v.clone())));
@@ -262,6 +286,15 @@ pub async fn fold_batch(
             }
         }
         let mut scratch = view.scratch;
+        if let Some(class) = event.purged_class() {
+            scratch
+                .purged
+                .insert((event.app.clone(), class.to_string()));
+            scratch.changes.push(Change::PurgeClass {
+                app: event.app.clone(),
+                class: class.to_string(),
+            });
+        }
         if let Some(t) = &event.payload.tracked {
             scratch
                 .changes
@@ -280,6 +313,7 @@ pub async fn fold_batch(
     let state = Pending {
         objects: committed.objects,
         schemas: committed.schemas,
+        purged: committed.purged,
     };
     let commit = Commit {
         partition,

@@ -145,3 +145,54 @@ async fn folding_is_deterministic_and_transactions_are_atomic() {
     assert_eq!(store.snapshot(), again.snapshot());
     assert!(!store.snapshot().is_empty());
 }
+
+#[tokio::test]
+async fn a_purge_empties_the_class_for_the_events_after_it_in_the_same_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let log: Arc<dyn EventLog> = Arc::new(
+        SqliteLog::open(&dir.path().join("log.sqlite"))
+            .await
+            .unwrap(),
+    );
+    let rel = json!({"likes": {"__op": "AddRelation", "objects": [{"__type": "Pointer", "className": "B", "objectId": "b1"}]}});
+    log.append(vec![
+        Event::object(
+            origin(1),
+            write(WriteKind::Create, "A", "a1", json!({"n": 1})),
+        ),
+        Event::object(origin(2), write(WriteKind::Update, "A", "a1", rel)),
+        Event::object(
+            origin(3),
+            write(WriteKind::Create, "B", "b1", json!({"n": 1})),
+        ),
+        Event::purge(origin(4), "A"),
+        // After the purge, in the same batch: a1 is gone, a new object lands, B is untouched.
+        Event::object(
+            origin(5),
+            write(WriteKind::Update, "A", "a1", json!({"n": 2})),
+        ),
+        Event::object(
+            origin(6),
+            write(WriteKind::Create, "A", "a2", json!({"n": "no"})),
+        ),
+        Event::object(
+            origin(7),
+            write(WriteKind::Create, "A", "a3", json!({"n": 3})),
+        ),
+    ])
+    .await
+    .unwrap();
+    let (store, _) = fold_into_new_store(log).await;
+    assert!(store.get("app", "A", "a1").await.unwrap().is_none());
+    // The schema survives the purge: `n` is still a Number.
+    assert!(store.get("app", "A", "a2").await.unwrap().is_none());
+    assert!(store.get("app", "A", "a3").await.unwrap().is_some());
+    assert!(store.get("app", "B", "b1").await.unwrap().is_some());
+    assert!(store
+        .related("app", "A", "likes", "a1")
+        .await
+        .unwrap()
+        .is_empty());
+    let snapshot = store.snapshot();
+    assert!(!snapshot.contains("A/a1"), "{snapshot}");
+}

@@ -203,7 +203,7 @@ fn server_info(req: &ParseRequest) -> Result<ParseResponse, ApiError> {
                 "removeField": false,
                 "addClass": false,
                 "removeClass": false,
-                "clearAllDataFromClass": false,
+                "clearAllDataFromClass": true,
                 "exportClass": false,
                 "editClassLevelPermissions": false,
                 "editPointerPermissions": false

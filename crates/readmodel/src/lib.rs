@@ -103,6 +103,11 @@ pub enum Change {
         owner: String,
         delta: RelationDelta,
     },
+    /// Every object of the class deleted (with its relation memberships); the schema stays.
+    PurgeClass {
+        app: String,
+        class: String,
+    },
     /// One more analytics event `name` with these dimensions in this hour.
     Tracked {
         app: String,
@@ -127,7 +132,8 @@ impl Change {
             | Change::PutObject { app, .. }
             | Change::DeleteObject { app, .. }
             | Change::Relation { app, .. }
-            | Change::Tracked { app, .. } => app,
+            | Change::Tracked { app, .. }
+            | Change::PurgeClass { app, .. } => app,
         }
     }
 }

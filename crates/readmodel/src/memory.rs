@@ -274,6 +274,9 @@ fn apply(data: &mut AppData, change: Change) {
                 cd.relations.remove(&key);
             }
         }
+        Change::PurgeClass { class, .. } => {
+            data.classes.remove(&class);
+        }
         Change::Tracked {
             name,
             hour,

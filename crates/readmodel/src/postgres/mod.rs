@@ -475,6 +475,8 @@ struct Net {
     relations: Vec<Change>,
     /// (app, event name, hour, dimensions as JSON text) -> how many.
     tracked: HashMap<(String, String, String, String), i64>,
+    /// Classes emptied, before any of the objects and relations above (which came after).
+    purges: Vec<(String, String)>,
 }
 
 fn net_effect(changes: Vec<Change>) -> Net {
@@ -510,6 +512,21 @@ fn net_effect(changes: Vec<Change>) -> Net {
                 );
             }
             relation @ Change::Relation { .. } => net.relations.push(relation),
+            Change::PurgeClass { app, class } => {
+                // What the batch wrote to the class before the purge is gone with it.
+                let of_class = |a: &str, c: &str| a == app && c == class;
+                net.objects.retain(|((a, c, _), _)| !of_class(a, c));
+                object_at = net
+                    .objects
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (k, _))| (k.clone(), i))
+                    .collect();
+                net.relations.retain(
+                    |r| !matches!(r, Change::Relation { app: a, class: c, .. } if of_class(a, c)),
+                );
+                net.purges.push((app, class));
+            }
             Change::Tracked {
                 app,
                 name,
@@ -567,6 +584,7 @@ impl ProjectionStore for PgStore {
             .map(|(a, _)| a.as_str())
             .chain(net.objects.iter().map(|((a, _, _), _)| a.as_str()))
             .chain(net.tracked.keys().map(|(a, _, _, _)| a.as_str()))
+            .chain(net.purges.iter().map(|(a, _)| a.as_str()))
             .collect();
         apps.sort();
         apps.dedup();
@@ -591,6 +609,20 @@ impl ProjectionStore for PgStore {
                 .bind(format!("{app}\n{}", schema.class_name))
                 .execute(&mut *tx)
                 .await?;
+        }
+        for (app, class) in &net.purges {
+            self.ensure_class(&mut tx, app, class).await?;
+            created.push(format!("{app}/{class}"));
+            sqlx::query(&format!("DELETE FROM {}", self.table(app, class)))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(&format!(
+                "DELETE FROM {}._join WHERE class = $1",
+                ident(&self.app_schema(app))
+            ))
+            .bind(class)
+            .execute(&mut *tx)
+            .await?;
         }
         // Objects, grouped per class: one statement per class for the upserts.
         let mut puts: HashMap<(String, String), Vec<Object>> = HashMap::new();
