@@ -48,6 +48,12 @@ pub enum Route {
     },
     /// `GET /serverInfo` (master key)
     ServerInfo,
+    /// `GET /schemas` (master key)
+    GetSchemas,
+    /// `GET /schemas/<class>` (master key)
+    GetSchema {
+        class: String,
+    },
     /// `DELETE /purge/<class>` (master key): every object of the class deleted.
     Purge {
         class: String,
@@ -65,6 +71,8 @@ impl Route {
                 | Route::GetConfig
                 | Route::GetTracked { .. }
                 | Route::ServerInfo
+                | Route::GetSchemas
+                | Route::GetSchema { .. }
         )
     }
 
@@ -113,6 +121,8 @@ impl Route {
             },
             ("GET", ["serverInfo"]) => Route::ServerInfo,
             ("DELETE", ["purge", c]) => Route::Purge { class: class(c)? },
+            ("GET", ["schemas"]) => Route::GetSchemas,
+            ("GET", ["schemas", c]) => Route::GetSchema { class: class(c)? },
             _ => return Err(no_route()),
         })
     }

@@ -8,6 +8,7 @@ mod analytics;
 mod config;
 mod include;
 mod resolve;
+mod schemas;
 
 use std::sync::Arc;
 
@@ -240,6 +241,8 @@ impl Handler for QueryApi {
             Route::GetConfig => self.get_config(&req).await,
             Route::GetTracked { name } => self.get_tracked(&req, name).await,
             Route::ServerInfo => server_info(&req),
+            Route::GetSchemas => self.get_schemas(&req).await,
+            Route::GetSchema { class } => self.get_schema(&req, class).await,
             other => Err(ApiError::NoRoute(format!(
                 "{} {other:?} on a read-only server",
                 req.method

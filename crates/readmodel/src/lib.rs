@@ -70,6 +70,8 @@ pub trait ReadStore: Send + Sync + 'static {
         field: &str,
         targets: &[String],
     ) -> Result<Vec<String>, StoreError>;
+    /// Every class schema of the app, by class name.
+    async fn schemas(&self, app: &str) -> Result<Vec<ClassSchema>, StoreError>;
     /// The hourly counts of analytics event `name`, by hour then dimensions.
     async fn tracked(&self, app: &str, name: &str) -> Result<Vec<TrackedCount>, StoreError>;
     /// Tells a store that caches schemas that this class's schema has changed in the store

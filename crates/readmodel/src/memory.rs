@@ -213,6 +213,13 @@ impl ReadStore for MemoryStore {
             .unwrap_or_default())
     }
 
+    async fn schemas(&self, app: &str) -> Result<Vec<ClassSchema>, StoreError> {
+        Ok(self
+            .app(app)
+            .map(|a| a.read().schemas.values().cloned().collect())
+            .unwrap_or_default())
+    }
+
     async fn tracked(&self, app: &str, name: &str) -> Result<Vec<TrackedCount>, StoreError> {
         Ok(self
             .app(app)

@@ -427,6 +427,21 @@ impl ReadStore for PgStore {
         }
     }
 
+    async fn schemas(&self, app: &str) -> Result<Vec<ClassSchema>, StoreError> {
+        let sql = format!(
+            "SELECT schema FROM {}._schema ORDER BY class COLLATE \"C\"",
+            ident(&self.app_schema(app))
+        );
+        match sqlx::query_scalar::<_, Value>(&sql)
+            .fetch_all(&self.pool)
+            .await
+        {
+            Ok(rows) => Ok(rows.iter().filter_map(ClassSchema::from_json).collect()),
+            Err(e) if is_missing(&e) => Ok(vec![]),
+            Err(e) => Err(e.into()),
+        }
+    }
+
     async fn tracked(&self, app: &str, name: &str) -> Result<Vec<TrackedCount>, StoreError> {
         let sql = format!(
             "SELECT hour, dimensions, count FROM {}._analytics WHERE name = $1 ORDER BY hour, dimensions::text",
