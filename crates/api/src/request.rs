@@ -23,6 +23,15 @@ impl Auth {
     pub fn is_master(&self) -> bool {
         matches!(self, Auth::Master)
     }
+
+    /// For master-key-only routes: Parse Server's bare 403 otherwise.
+    pub fn require_master(&self) -> Result<(), crate::ApiError> {
+        if self.is_master() {
+            Ok(())
+        } else {
+            Err(crate::ApiError::MasterKeyRequired)
+        }
+    }
 }
 
 /// What every handler knows about the request besides its route and body.

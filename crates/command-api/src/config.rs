@@ -45,9 +45,7 @@ impl CommandApi {
         &self,
         req: &ParseRequest,
     ) -> Result<ParseResponse, ApiError> {
-        if !req.ctx.auth.is_master() {
-            return Err(ApiError::MasterKeyRequired);
-        }
+        req.ctx.auth.require_master()?;
         let body = config_ops(&req.body)?;
         if !body.is_empty() {
             // A create can lose a race with another first write; the second try is an update.

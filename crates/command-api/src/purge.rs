@@ -3,7 +3,6 @@
 
 use api::{ApiError, ParseRequest, ParseResponse};
 use events::Event;
-use model::{code, ParseError};
 use serde_json::json;
 
 use crate::submit::origin;
@@ -15,22 +14,8 @@ impl CommandApi {
         req: &ParseRequest,
         class: &str,
     ) -> Result<ParseResponse, ApiError> {
-        if !req.ctx.auth.is_master() {
-            return Err(ApiError::MasterKeyRequired);
-        }
-        let schema = self
-            .reads
-            .store()
-            .schema(&req.ctx.app.app_id, class)
-            .await
-            .map_err(ApiError::internal)?;
-        if schema.is_none() {
-            return Err(ParseError::new(
-                code::INVALID_CLASS_NAME,
-                format!("Class {class} does not exist."),
-            )
-            .into());
-        }
+        req.ctx.auth.require_master()?;
+        self.reads.existing_schema(&req.ctx, class).await?;
         let event = Event::purge(origin(&req.ctx), class);
         self.append_and_wait(&req.ctx, vec![event]).await?;
         Ok(ParseResponse::ok(json!({})))

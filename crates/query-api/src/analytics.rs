@@ -12,9 +12,7 @@ impl QueryApi {
         req: &ParseRequest,
         name: &str,
     ) -> Result<ParseResponse, ApiError> {
-        if !req.ctx.auth.is_master() {
-            return Err(ApiError::MasterKeyRequired);
-        }
+        req.ctx.auth.require_master()?;
         let counts = self
             .store()
             .tracked(&req.ctx.app.app_id, name)

@@ -182,9 +182,7 @@ impl QueryApi {
 /// `GET /serverInfo` (master key): Parse Server's feature list, saying what this server has.
 /// The Parse Dashboard reads it to decide what to offer.
 fn server_info(req: &ParseRequest) -> Result<ParseResponse, ApiError> {
-    if !req.ctx.auth.is_master() {
-        return Err(ApiError::MasterKeyRequired);
-    }
+    req.ctx.auth.require_master()?;
     let crud = |on: bool| json!({"create": on, "read": on, "update": on, "delete": on});
     Ok(ParseResponse::ok(json!({
         "features": {

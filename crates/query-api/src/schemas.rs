@@ -2,18 +2,16 @@
 //! Server's shape (`className`, `fields` with their types, `classLevelPermissions`). Classes
 //! that exist only for the server's own bookkeeping (`_GlobalConfig`, …) are not listed.
 
-use api::{ApiError, ParseRequest, ParseResponse};
+use api::{ApiError, ParseRequest, ParseResponse, RequestContext};
 use model::names::MASTER_ONLY_CLASSES;
-use model::{code, ParseError};
+use model::{code, ClassSchema, ParseError};
 use serde_json::{json, Value};
 
 use crate::{store_error, QueryApi};
 
 impl QueryApi {
     pub(crate) async fn get_schemas(&self, req: &ParseRequest) -> Result<ParseResponse, ApiError> {
-        if !req.ctx.auth.is_master() {
-            return Err(ApiError::MasterKeyRequired);
-        }
+        req.ctx.auth.require_master()?;
         let schemas = self
             .store()
             .schemas(&req.ctx.app.app_id)
@@ -32,21 +30,33 @@ impl QueryApi {
         req: &ParseRequest,
         class: &str,
     ) -> Result<ParseResponse, ApiError> {
-        if !req.ctx.auth.is_master() {
-            return Err(ApiError::MasterKeyRequired);
+        req.ctx.auth.require_master()?;
+        if MASTER_ONLY_CLASSES.contains(&class) {
+            return Err(no_such_class(class));
         }
-        let schema = self
-            .store()
-            .schema(&req.ctx.app.app_id, class)
+        Ok(ParseResponse::ok(
+            self.existing_schema(&req.ctx, class).await?.to_json(),
+        ))
+    }
+
+    /// The schema of a class the schema API can name: 103 when it does not exist.
+    pub async fn existing_schema(
+        &self,
+        ctx: &RequestContext,
+        class: &str,
+    ) -> Result<ClassSchema, ApiError> {
+        self.store()
+            .schema(&ctx.app.app_id, class)
             .await
             .map_err(store_error)?
-            .filter(|_| !MASTER_ONLY_CLASSES.contains(&class))
-            .ok_or_else(|| {
-                ParseError::new(
-                    code::INVALID_CLASS_NAME,
-                    format!("Class {class} does not exist."),
-                )
-            })?;
-        Ok(ParseResponse::ok(schema.to_json()))
+            .ok_or_else(|| no_such_class(class))
     }
+}
+
+fn no_such_class(class: &str) -> ApiError {
+    ParseError::new(
+        code::INVALID_CLASS_NAME,
+        format!("Class {class} does not exist."),
+    )
+    .into()
 }
