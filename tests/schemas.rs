@@ -1,5 +1,6 @@
-//! The schema API's reads over HTTP: `GET /schemas` and `GET /schemas/<class>` (master key), in
-//! Parse Server's shape, with the types the writes inferred.
+//! The schema API over HTTP (master key): `GET /schemas`, `GET /schemas/<class>` in
+//! Parse Server's shape, and `POST`/`PUT /schemas/<class>` creating classes, adding fields and
+//! setting class-level permissions, with Parse Server's errors.
 
 mod common;
 
@@ -92,4 +93,121 @@ async fn schema_reads_need_the_master_key_and_an_existing_class() {
             )
         );
     }
+}
+
+#[tokio::test]
+async fn create_a_class_add_fields_and_set_permissions() {
+    let s = TestServer::start().await;
+    let (status, res) = send(s.master(Method::POST, "/parse/schemas/Game").json(&json!({
+        "className": "Game",
+        "fields": {"name": {"type": "String"}, "owner": {"type": "Pointer", "targetClass": "Player"}, "fans": {"type": "Relation", "targetClass": "Player"}},
+        "classLevelPermissions": {"find": {"*": true}, "get": {"*": true}, "create": {}, "update": {}, "delete": {}, "count": {"*": true}, "addField": {}, "protectedFields": {"*": []}}
+    })))
+    .await;
+    assert_eq!(status, 200, "{res}");
+    assert_eq!(res["className"], "Game");
+    assert_eq!(res["fields"]["name"], json!({"type": "String"}));
+    assert_eq!(res["fields"]["objectId"], json!({"type": "String"}));
+    assert_eq!(res["classLevelPermissions"]["create"], json!({}));
+
+    // The class exists with no object: finds work, types are enforced on writes.
+    let (status, res) = send(s.master(Method::GET, "/parse/classes/Game")).await;
+    assert_eq!((status, res), (200, json!({"results": []})));
+    let (status, res) = send(
+        s.master(Method::POST, "/parse/classes/Game")
+            .json(&json!({"name": 5})),
+    )
+    .await;
+    assert_eq!((status, res["code"].as_i64()), (400, Some(111)), "{res}");
+    let id = {
+        let (status, res) = send(
+            s.master(Method::POST, "/parse/classes/Game")
+                .json(&json!({"name": "g"})),
+        )
+        .await;
+        assert_eq!(status, 201, "{res}");
+        res["objectId"].as_str().unwrap().to_string()
+    };
+    let (_, got) = send(s.master(Method::GET, &format!("/parse/classes/Game/{id}"))).await;
+    assert_eq!(
+        got["fans"],
+        json!({"__type": "Relation", "className": "Player"})
+    );
+
+    // PUT adds fields and replaces the permissions.
+    let (status, res) = send(s.master(Method::PUT, "/parse/schemas/Game").json(&json!({
+        "fields": {"score": {"type": "Number"}},
+        "classLevelPermissions": {"find": {"*": true}}
+    })))
+    .await;
+    assert_eq!(status, 200, "{res}");
+    assert_eq!(res["fields"]["score"], json!({"type": "Number"}));
+    assert_eq!(res["fields"]["name"], json!({"type": "String"}));
+    assert_eq!(res["classLevelPermissions"], json!({"find": {"*": true}}));
+    let (_, res) = send(s.master(Method::GET, "/parse/schemas/Game")).await;
+    assert_eq!(res["fields"]["score"], json!({"type": "Number"}));
+
+    // POST /schemas with the class in the body.
+    let (status, res) = send(
+        s.master(Method::POST, "/parse/schemas")
+            .json(&json!({"className": "Other"})),
+    )
+    .await;
+    assert_eq!(
+        (status, res["className"].clone()),
+        (200, json!("Other")),
+        "{res}"
+    );
+}
+
+#[tokio::test]
+async fn schema_write_errors_write_nothing() {
+    let s = TestServer::start().await;
+    send(
+        s.master(Method::POST, "/parse/schemas/Game")
+            .json(&json!({"fields": {"name": {"type": "String"}, "loc": {"type": "GeoPoint"}}})),
+    )
+    .await;
+    for (method, path, body, code, error) in [
+        (Method::POST, "/parse/schemas/Game", json!({}), 103, "Class Game already exists."),
+        (Method::PUT, "/parse/schemas/Nope", json!({}), 103, "Class Nope does not exist."),
+        (Method::POST, "/parse/schemas/A", json!({"className": "B"}), 103, "Class name mismatch between B and A."),
+        (Method::POST, "/parse/schemas", json!({}), 135, "POST /schemas needs a class name."),
+        (Method::PUT, "/parse/schemas/Game", json!({"fields": {"name": {"type": "Number"}}}), 255, "Field name exists, cannot update."),
+        (Method::PUT, "/parse/schemas/Game", json!({"fields": {"1a": {"type": "String"}}}), 105, "invalid field name: 1a"),
+        (Method::PUT, "/parse/schemas/Game", json!({"fields": {"createdAt": {"type": "Date"}}}), 136, "field createdAt cannot be added"),
+        (Method::PUT, "/parse/schemas/Game", json!({"fields": {"a": {"type": "Fancy"}}}), 111, "invalid field type: Fancy"),
+        (Method::PUT, "/parse/schemas/Game", json!({"fields": {"a": {"type": "Pointer"}}}), 135, "type Pointer needs a class name"),
+        (Method::PUT, "/parse/schemas/Game", json!({"fields": {"b": {"type": "GeoPoint"}}}), 111, "currently, only one GeoPoint field may exist in an object. Adding b when loc already exists."),
+        (Method::PUT, "/parse/schemas/Game", json!({"classLevelPermissions": {"fly": {}}}), 107, "fly is not a valid operation for class level permissions"),
+    ] {
+        let (status, res) = send(s.master(method.clone(), path).json(&body)).await;
+        assert_eq!(
+            (status, res),
+            (400, json!({"code": code, "error": error})),
+            "{method} {path} {body}"
+        );
+    }
+    let (status, res) = s.post("/parse/schemas/Mine", json!({})).await;
+    assert_eq!(
+        (status, res),
+        (
+            403,
+            json!({"error": "unauthorized: master key is required"})
+        )
+    );
+    let (_, res) = send(s.master(Method::GET, "/parse/schemas")).await;
+    let names: Vec<&str> = res["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["className"].as_str())
+        .collect();
+    assert_eq!(names, ["Game"], "nothing else was created");
+    let (_, res) = send(s.master(Method::GET, "/parse/schemas/Game")).await;
+    assert_eq!(
+        res["fields"]["name"],
+        json!({"type": "String"}),
+        "nothing changed"
+    );
 }

@@ -54,6 +54,14 @@ pub enum Route {
     GetSchema {
         class: String,
     },
+    /// `POST /schemas[/<class>]` (master key): a new class (named by the body without a path class).
+    CreateSchema {
+        class: Option<String>,
+    },
+    /// `PUT /schemas/<class>` (master key)
+    UpdateSchema {
+        class: String,
+    },
     /// `DELETE /purge/<class>` (master key): every object of the class deleted.
     Purge {
         class: String,
@@ -123,6 +131,11 @@ impl Route {
             ("DELETE", ["purge", c]) => Route::Purge { class: class(c)? },
             ("GET", ["schemas"]) => Route::GetSchemas,
             ("GET", ["schemas", c]) => Route::GetSchema { class: class(c)? },
+            ("POST", ["schemas"]) => Route::CreateSchema { class: None },
+            ("POST", ["schemas", c]) => Route::CreateSchema {
+                class: Some(class(c)?),
+            },
+            ("PUT", ["schemas", c]) => Route::UpdateSchema { class: class(c)? },
             _ => return Err(no_route()),
         })
     }

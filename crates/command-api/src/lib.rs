@@ -7,6 +7,7 @@ mod batch;
 mod config;
 mod objects;
 mod purge;
+mod schemas;
 mod submit;
 
 use std::sync::Arc;
@@ -41,6 +42,8 @@ impl Handler for CommandApi {
             Route::UpdateConfig => self.update_config(&req).await,
             Route::Track { name } => self.track(&req, name).await,
             Route::Purge { class } => self.purge(&req, class).await,
+            Route::CreateSchema { class } => self.write_schema(&req, class.as_deref(), true).await,
+            Route::UpdateSchema { class } => self.write_schema(&req, Some(class), false).await,
             route if route.is_read() => self.reads.handle(req).await,
             _ => {
                 let prepared = self.prepare(&req).await?;

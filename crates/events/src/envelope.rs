@@ -78,6 +78,9 @@ pub enum EventKind {
     /// Every object of `class` deleted, its schema kept (`DELETE /purge/<class>`).
     #[serde(rename = "class.purged")]
     ClassPurged,
+    /// The schema API created or changed `class` (`POST`/`PUT /schemas/<class>`).
+    #[serde(rename = "schema.updated")]
+    SchemaUpdated,
 }
 
 impl EventKind {
@@ -89,6 +92,7 @@ impl EventKind {
             EventKind::Transaction => "transaction",
             EventKind::AnalyticsTracked => "analytics.tracked",
             EventKind::ClassPurged => "class.purged",
+            EventKind::SchemaUpdated => "schema.updated",
         }
     }
 }
@@ -102,6 +106,9 @@ pub struct Payload {
     /// Transactions: the writes, in request order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub writes: Vec<Write>,
+    /// Schema events: the change (`create`, `fields` added, `classLevelPermissions`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schema: Option<Value>,
     /// Analytics events: what was tracked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracked: Option<Tracked>,
@@ -202,6 +209,14 @@ impl Event {
         e
     }
 
+    /// A schema change of `class`.
+    pub fn schema(origin: Origin, class: &str, change: Value) -> Self {
+        let mut e = Event::new(origin, EventKind::SchemaUpdated);
+        e.class = Some(class.to_string());
+        e.payload.schema = Some(change);
+        e
+    }
+
     /// The class this event purges, if it is a purge.
     pub fn purged_class(&self) -> Option<&str> {
         match self.kind {
@@ -217,7 +232,9 @@ impl Event {
             EventKind::ObjectUpdated => WriteKind::Update,
             EventKind::ObjectDeleted => WriteKind::Delete,
             EventKind::Transaction => return self.payload.writes.clone(),
-            EventKind::AnalyticsTracked | EventKind::ClassPurged => return vec![],
+            EventKind::AnalyticsTracked | EventKind::ClassPurged | EventKind::SchemaUpdated => {
+                return vec![]
+            }
         };
         vec![Write {
             kind,

@@ -11,6 +11,7 @@ pub mod outcome;
 pub mod pattern;
 pub mod query;
 pub mod schema;
+pub mod schema_change;
 pub mod time;
 pub mod value;
 pub mod write;

@@ -146,6 +146,8 @@ pub fn default_fields(class_name: &str) -> Vec<(&'static str, FieldType)> {
 pub struct ClassSchema {
     pub class_name: String,
     pub fields: BTreeMap<String, FieldType>,
+    /// Class-level permissions set through the schema API (`None`: Parse's public default).
+    pub class_level_permissions: Option<Map>,
 }
 
 impl ClassSchema {
@@ -157,6 +159,7 @@ impl ClassSchema {
         ClassSchema {
             class_name: class_name.to_string(),
             fields,
+            class_level_permissions: None,
         }
     }
 
@@ -204,7 +207,15 @@ impl ClassSchema {
             .iter()
             .filter_map(|(k, t)| Some((k.clone(), FieldType::from_json(t)?)))
             .collect();
-        Some(ClassSchema { class_name, fields })
+        let class_level_permissions = v
+            .get("classLevelPermissions")
+            .and_then(Value::as_object)
+            .cloned();
+        Some(ClassSchema {
+            class_name,
+            fields,
+            class_level_permissions,
+        })
     }
 
     /// The schema API's JSON for this class.
@@ -214,14 +225,18 @@ impl ClassSchema {
             .iter()
             .map(|(k, t)| (k.clone(), t.to_json()))
             .collect();
-        json!({
-            "className": self.class_name,
-            "fields": fields,
-            "classLevelPermissions": {
+        let clp = match &self.class_level_permissions {
+            Some(clp) => Value::Object(clp.clone()),
+            None => json!({
                 "find": {"*": true}, "count": {"*": true}, "get": {"*": true},
                 "create": {"*": true}, "update": {"*": true}, "delete": {"*": true},
                 "addField": {"*": true}, "protectedFields": {"*": []}
-            }
+            }),
+        };
+        json!({
+            "className": self.class_name,
+            "fields": fields,
+            "classLevelPermissions": clp
         })
     }
 }

@@ -4,7 +4,8 @@
 
 use std::collections::{HashMap, HashSet};
 
-use events::{StoredEvent, Write, WriteKind};
+use events::{EventKind, StoredEvent, Write, WriteKind};
+use model::schema_change::SchemaChange;
 use model::write::{self, Applied};
 use model::{ClassSchema, Object, ParseError};
 use readmodel::{Change, Commit, ReadStore, StoreError};
@@ -283,6 +284,24 @@ pub async fn fold_batch(
                     rejected = Some(Outcome::Rejected { index, error });
                     break;
                 }
+            }
+        }
+        if let (EventKind::SchemaUpdated, Some(class), Some(change)) =
+            (event.kind, &event.class, &event.payload.schema)
+        {
+            let current = view.schema(&event.app, class).await?;
+            let decided = SchemaChange::from_event(class, change)
+                .and_then(|c| c.apply(class, current.1.then_some(&current.0)));
+            match decided {
+                Ok(schema) => {
+                    let key = (event.app.clone(), class.clone());
+                    view.scratch.schemas.insert(key, schema.clone());
+                    view.scratch.changes.push(Change::PutSchema {
+                        app: event.app.clone(),
+                        schema,
+                    });
+                }
+                Err(error) => rejected = Some(Outcome::Rejected { index: 0, error }),
             }
         }
         let mut scratch = view.scratch;

@@ -198,13 +198,13 @@ fn server_info(req: &ParseRequest) -> Result<ParseResponse, ApiError> {
                 "localization": false
             },
             "schemas": {
-                "addField": false,
+                "addField": true,
                 "removeField": false,
-                "addClass": false,
+                "addClass": true,
                 "removeClass": false,
                 "clearAllDataFromClass": true,
                 "exportClass": false,
-                "editClassLevelPermissions": false,
+                "editClassLevelPermissions": true,
                 "editPointerPermissions": false
             },
             "settings": {"securityCheck": false}

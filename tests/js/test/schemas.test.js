@@ -1,5 +1,5 @@
 'use strict';
-// Parse.Schema reads through the JS SDK: get and all.
+// Parse.Schema through the JS SDK: get and all; save, addField and update.
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -17,5 +17,24 @@ describe('Parse.Schema', () => {
     assert.deepEqual(pet.fields.owner, { type: 'Pointer', targetClass: 'Owner' });
     const all = await Parse.Schema.all();
     assert.deepEqual(all.map(s => s.className).sort(), ['Owner', 'Pet']);
+  });
+
+  it('save creates a class, addField and update change it', async () => {
+    const schema = new Parse.Schema('Planet');
+    schema.addString('name').addNumber('moons').addPointer('star', 'Star');
+    schema.setCLP({ find: { '*': true }, get: { '*': true } });
+    const saved = await schema.save();
+    assert.deepEqual(saved.fields.moons, { type: 'Number' });
+    assert.deepEqual(saved.classLevelPermissions.find, { '*': true });
+
+    const more = new Parse.Schema('Planet');
+    more.addBoolean('ringed');
+    const updated = await more.update();
+    assert.deepEqual(updated.fields.ringed, { type: 'Boolean' });
+    assert.deepEqual(updated.fields.name, { type: 'String' });
+
+    await assert.rejects(new Parse.Schema('Planet').save(), err => err.code === 103);
+    const planet = await new Parse.Object('Planet', { name: 'Saturn', moons: 146, ringed: true }).save(null, { useMasterKey: true });
+    assert.ok(planet.id);
   });
 });

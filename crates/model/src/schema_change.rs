@@ -1,0 +1,237 @@
+//! The schema API's changes (`POST`/`PUT /schemas/<class>`): parsed and checked on their own
+//! (`SchemaChange::parse`), then applied to the class as it is (`SchemaChange::apply`). The
+//! command side runs both to answer early; the projector runs `apply` again to decide.
+
+use serde_json::{json, Value};
+
+use crate::error::{code, ParseError};
+use crate::names::{is_valid_field_name, validate_class_name, DEFAULT_FIELDS};
+use crate::schema::{ClassSchema, FieldType};
+use crate::Map;
+
+/// The operations a class-level permission may name.
+const CLP_KEYS: &[&str] = &[
+    "find",
+    "count",
+    "get",
+    "create",
+    "update",
+    "delete",
+    "addField",
+    "readUserFields",
+    "writeUserFields",
+    "protectedFields",
+];
+
+/// A checked schema change.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SchemaChange {
+    /// `POST`: the class must not exist yet; `PUT`: it must.
+    pub create: bool,
+    pub add: Vec<(String, FieldType)>,
+    pub class_level_permissions: Option<Map>,
+}
+
+fn field_type(name: &str, spec: &Value) -> Result<FieldType, ParseError> {
+    let ty = spec.get("type").and_then(Value::as_str).unwrap_or_default();
+    if matches!(ty, "Pointer" | "Relation") {
+        let target = spec
+            .get("targetClass")
+            .and_then(Value::as_str)
+            .ok_or_else(|| {
+                ParseError::new(
+                    code::MISSING_REQUIRED_FIELD,
+                    format!("type {ty} needs a class name"),
+                )
+            })?;
+        validate_class_name(target)?;
+    }
+    FieldType::from_json(spec).ok_or_else(|| {
+        ParseError::incorrect_type(format!(
+            "invalid field type: {}",
+            if ty.is_empty() { name } else { ty }
+        ))
+    })
+}
+
+impl SchemaChange {
+    /// Reads a request body (`fields`, `classLevelPermissions`; `className` when given must be
+    /// `class`).
+    pub fn parse(class: &str, body: &Map, create: bool) -> Result<SchemaChange, ParseError> {
+        if let Some(named) = body.get("className").and_then(Value::as_str) {
+            if named != class {
+                return Err(ParseError::new(
+                    code::INVALID_CLASS_NAME,
+                    format!("Class name mismatch between {named} and {class}."),
+                ));
+            }
+        }
+        validate_class_name(class)?;
+        let mut add = Vec::new();
+        if let Some(fields) = body.get("fields") {
+            let fields = fields
+                .as_object()
+                .ok_or_else(|| ParseError::invalid_json("fields must be an object"))?;
+            for (name, spec) in fields {
+                if spec.get("__op").and_then(Value::as_str) == Some("Delete") {
+                    return Err(ParseError::new(
+                        code::OPERATION_FORBIDDEN,
+                        format!("Deleting the field {name} is not supported by this server yet."),
+                    ));
+                }
+                if !is_valid_field_name(name) {
+                    return Err(ParseError::invalid_key(format!(
+                        "invalid field name: {name}"
+                    )));
+                }
+                if DEFAULT_FIELDS.contains(&name.as_str()) {
+                    return Err(ParseError::new(
+                        code::CHANGED_IMMUTABLE_FIELD,
+                        format!("field {name} cannot be added"),
+                    ));
+                }
+                add.push((name.clone(), field_type(name, spec)?));
+            }
+        }
+        if body
+            .get("indexes")
+            .and_then(Value::as_object)
+            .is_some_and(|i| !i.is_empty())
+        {
+            return Err(ParseError::new(
+                code::OPERATION_FORBIDDEN,
+                "Indexes cannot be created through the schema API of this server yet.",
+            ));
+        }
+        let class_level_permissions = match body.get("classLevelPermissions") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(clp)) => {
+                if let Some(bad) = clp.keys().find(|k| !CLP_KEYS.contains(&k.as_str())) {
+                    return Err(ParseError::invalid_json(format!(
+                        "{bad} is not a valid operation for class level permissions"
+                    )));
+                }
+                Some(clp.clone())
+            }
+            Some(_) => {
+                return Err(ParseError::invalid_json(
+                    "classLevelPermissions must be an object",
+                ))
+            }
+        };
+        Ok(SchemaChange {
+            create,
+            add,
+            class_level_permissions,
+        })
+    }
+
+    /// The class after the change; `current` is `None` when the class does not exist.
+    pub fn apply(
+        &self,
+        class: &str,
+        current: Option<&ClassSchema>,
+    ) -> Result<ClassSchema, ParseError> {
+        let mut schema = match (current, self.create) {
+            (Some(_), true) => {
+                return Err(ParseError::new(
+                    code::INVALID_CLASS_NAME,
+                    format!("Class {class} already exists."),
+                ))
+            }
+            (None, false) => {
+                return Err(ParseError::new(
+                    code::INVALID_CLASS_NAME,
+                    format!("Class {class} does not exist."),
+                ))
+            }
+            (Some(s), false) => s.clone(),
+            (None, true) => ClassSchema::new(class),
+        };
+        for (name, ty) in &self.add {
+            if schema.fields.contains_key(name) {
+                return Err(ParseError::new(
+                    255,
+                    format!("Field {name} exists, cannot update."),
+                ));
+            }
+            schema.check_field(name, ty)?;
+            schema.fields.insert(name.clone(), ty.clone());
+        }
+        if let Some(clp) = &self.class_level_permissions {
+            schema.class_level_permissions = Some(clp.clone());
+        }
+        Ok(schema)
+    }
+
+    /// The change as it travels in a `schema.updated` event (read back by `from_event`).
+    pub fn to_event(&self) -> Value {
+        let fields: Map = self
+            .add
+            .iter()
+            .map(|(k, t)| (k.clone(), t.to_json()))
+            .collect();
+        let mut v = json!({"create": self.create, "fields": fields});
+        if let Some(clp) = &self.class_level_permissions {
+            v["classLevelPermissions"] = Value::Object(clp.clone());
+        }
+        v
+    }
+
+    pub fn from_event(class: &str, v: &Value) -> Result<SchemaChange, ParseError> {
+        let body = v.as_object().cloned().unwrap_or_default();
+        let create = body.get("create").and_then(Value::as_bool).unwrap_or(false);
+        SchemaChange::parse(class, &body, create)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(v: Value) -> Map {
+        v.as_object().cloned().unwrap()
+    }
+
+    #[test]
+    fn parse_and_apply() {
+        let change = SchemaChange::parse(
+            "Post",
+            &body(json!({"className": "Post", "fields": {"title": {"type": "String"}, "author": {"type": "Pointer", "targetClass": "_User"}}, "classLevelPermissions": {"find": {"*": true}}})),
+            true,
+        )
+        .unwrap();
+        let s = change.apply("Post", None).unwrap();
+        assert_eq!(s.fields["author"], FieldType::Pointer("_User".into()));
+        assert_eq!(s.fields["objectId"], FieldType::String);
+        assert_eq!(change.apply("Post", Some(&s)).unwrap_err().code, 103);
+        let again = SchemaChange::from_event("Post", &change.to_event()).unwrap();
+        assert_eq!(again, change);
+        let put = SchemaChange::parse(
+            "Post",
+            &body(json!({"fields": {"title": {"type": "Number"}}})),
+            false,
+        )
+        .unwrap();
+        assert_eq!(put.apply("Post", Some(&s)).unwrap_err().code, 255);
+        assert_eq!(put.apply("Nope", None).unwrap_err().code, 103);
+    }
+
+    #[test]
+    fn errors() {
+        let bad = |v: Value| {
+            SchemaChange::parse("Post", &body(v), true)
+                .unwrap_err()
+                .code
+        };
+        assert_eq!(bad(json!({"className": "Other"})), 103);
+        assert_eq!(bad(json!({"fields": {"1x": {"type": "String"}}})), 105);
+        assert_eq!(
+            bad(json!({"fields": {"objectId": {"type": "String"}}})),
+            136
+        );
+        assert_eq!(bad(json!({"fields": {"a": {"type": "Nope"}}})), 111);
+        assert_eq!(bad(json!({"fields": {"a": {"type": "Pointer"}}})), 135);
+        assert_eq!(bad(json!({"classLevelPermissions": {"fly": {}}})), 107);
+    }
+}
