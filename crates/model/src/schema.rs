@@ -141,6 +141,19 @@ pub fn default_fields(class_name: &str) -> Vec<(&'static str, FieldType)> {
     fields
 }
 
+/// Parse's class-level permissions for a class nobody restricted: everything public.
+fn default_clp() -> Map {
+    let public = || json!({"*": true});
+    let mut clp = Map::new();
+    for op in [
+        "find", "count", "get", "create", "update", "delete", "addField",
+    ] {
+        clp.insert(op.into(), public());
+    }
+    clp.insert("protectedFields".into(), json!({"*": []}));
+    clp
+}
+
 /// The schema of one class: its fields and their types. Default fields are implied.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ClassSchema {
@@ -207,9 +220,11 @@ impl ClassSchema {
             .iter()
             .filter_map(|(k, t)| Some((k.clone(), FieldType::from_json(t)?)))
             .collect();
+        // `to_json` shows the default permissions; reading them back means "no explicit ones".
         let class_level_permissions = v
             .get("classLevelPermissions")
             .and_then(Value::as_object)
+            .filter(|clp| **clp != default_clp())
             .cloned();
         Some(ClassSchema {
             class_name,
@@ -225,14 +240,10 @@ impl ClassSchema {
             .iter()
             .map(|(k, t)| (k.clone(), t.to_json()))
             .collect();
-        let clp = match &self.class_level_permissions {
-            Some(clp) => Value::Object(clp.clone()),
-            None => json!({
-                "find": {"*": true}, "count": {"*": true}, "get": {"*": true},
-                "create": {"*": true}, "update": {"*": true}, "delete": {"*": true},
-                "addField": {"*": true}, "protectedFields": {"*": []}
-            }),
-        };
+        let clp = self
+            .class_level_permissions
+            .clone()
+            .unwrap_or_else(default_clp);
         json!({
             "className": self.class_name,
             "fields": fields,
