@@ -1,6 +1,6 @@
 //! The schema API over HTTP (master key): `GET /schemas`, `GET /schemas/<class>` in
 //! Parse Server's shape, and `POST`/`PUT /schemas/<class>` creating classes, adding fields and
-//! setting class-level permissions, with Parse Server's errors.
+//! setting class-level permissions and indexes, with Parse Server's errors.
 
 mod common;
 
@@ -210,4 +210,91 @@ async fn schema_write_errors_write_nothing() {
         json!({"type": "String"}),
         "nothing changed"
     );
+}
+
+#[tokio::test]
+async fn indexes_are_declared_listed_and_dropped() {
+    let s = TestServer::start().await;
+    let (status, res) = send(s.master(Method::POST, "/parse/schemas/Score").json(&json!({
+        "fields": {"group": {"type": "Number"}, "points": {"type": "Number"}, "tags": {"type": "Array"}},
+        "indexes": {"by_group": {"group": 1, "points": -1}}
+    })))
+    .await;
+    assert_eq!(status, 200, "{res}");
+    assert_eq!(
+        res["indexes"],
+        json!({"by_group": {"group": 1, "points": -1}})
+    );
+    for (body, error) in [
+        (
+            json!({"indexes": {"by_group": {"group": 1}}}),
+            "Index by_group exists, cannot update.",
+        ),
+        (
+            json!({"indexes": {"nope": {"__op": "Delete"}}}),
+            "Index nope does not exist, cannot delete.",
+        ),
+        (
+            json!({"indexes": {"x": {"missing": 1}}}),
+            "Field missing does not exist, cannot add index.",
+        ),
+        (
+            json!({"indexes": {"x": {"group": 2}}}),
+            "Index x must map fields to 1 or -1.",
+        ),
+    ] {
+        let (status, res) = send(s.master(Method::PUT, "/parse/schemas/Score").json(&body)).await;
+        assert_eq!(
+            (status, res["code"].clone(), res["error"].clone()),
+            (400, json!(102), json!(error)),
+            "{body}"
+        );
+    }
+    let (status, res) = send(
+        s.master(Method::PUT, "/parse/schemas/Score")
+            .json(&json!({"indexes": {"x": {"tags": 1}}})),
+    )
+    .await;
+    assert_eq!(
+        (status, res["code"].as_i64()),
+        (400, Some(102)),
+        "arrays are not indexable here: {res}"
+    );
+
+    // Queries on the indexed fields answer as before (the index only changes the plan).
+    for (g, p) in [(1, 10), (1, 30), (2, 20), (1, 20)] {
+        let (status, _) = send(
+            s.master(Method::POST, "/parse/classes/Score")
+                .json(&json!({"group": g, "points": p})),
+        )
+        .await;
+        assert_eq!(status, 201);
+    }
+    let (_, res) = send(s.master(Method::GET, "/parse/classes/Score").query(&[
+        ("where", r#"{"group":1}"#),
+        ("order", "-points"),
+        ("limit", "2"),
+    ]))
+    .await;
+    let points: Vec<i64> = res["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["points"].as_i64().unwrap())
+        .collect();
+    assert_eq!(points, [30, 20]);
+    let (_, res) = send(s.master(Method::GET, "/parse/classes/Score").query(&[
+        ("where", r#"{"group":{"$in":[2,"x"]},"points":{"$ne":5}}"#),
+        ("count", "1"),
+    ]))
+    .await;
+    assert_eq!(res["count"], 1, "{res}");
+
+    let (status, res) = send(
+        s.master(Method::PUT, "/parse/schemas/Score")
+            .json(&json!({"indexes": {"by_group": {"__op": "Delete"}}})),
+    )
+    .await;
+    assert_eq!(status, 200, "{res}");
+    assert!(res.get("indexes").is_none(), "{res}");
 }

@@ -56,6 +56,14 @@ impl FieldType {
         }
     }
 
+    /// Types a schema-API index can cover (each has one typed sort key in PostgreSQL).
+    pub fn is_indexable(&self) -> bool {
+        matches!(
+            self,
+            FieldType::Number | FieldType::String | FieldType::Boolean | FieldType::Date
+        )
+    }
+
     /// The schema API's encoding: `{"type":"Pointer","targetClass":"_User"}`.
     pub fn to_json(&self) -> Value {
         match self {
@@ -161,6 +169,8 @@ pub struct ClassSchema {
     pub fields: BTreeMap<String, FieldType>,
     /// Class-level permissions set through the schema API (`None`: Parse's public default).
     pub class_level_permissions: Option<Map>,
+    /// Indexes declared through the schema API: name -> `{field: 1 | -1, …}` in key order.
+    pub indexes: BTreeMap<String, Map>,
 }
 
 impl ClassSchema {
@@ -173,6 +183,7 @@ impl ClassSchema {
             class_name: class_name.to_string(),
             fields,
             class_level_permissions: None,
+            indexes: BTreeMap::new(),
         }
     }
 
@@ -226,10 +237,20 @@ impl ClassSchema {
             .and_then(Value::as_object)
             .filter(|clp| **clp != default_clp())
             .cloned();
+        let indexes = v
+            .get("indexes")
+            .and_then(Value::as_object)
+            .map(|i| {
+                i.iter()
+                    .filter_map(|(name, spec)| Some((name.clone(), spec.as_object()?.clone())))
+                    .collect()
+            })
+            .unwrap_or_default();
         Some(ClassSchema {
             class_name,
             fields,
             class_level_permissions,
+            indexes,
         })
     }
 
@@ -244,11 +265,20 @@ impl ClassSchema {
             .class_level_permissions
             .clone()
             .unwrap_or_else(default_clp);
-        json!({
+        let mut v = json!({
             "className": self.class_name,
             "fields": fields,
             "classLevelPermissions": clp
-        })
+        });
+        if !self.indexes.is_empty() {
+            let indexes: Map = self
+                .indexes
+                .iter()
+                .map(|(k, spec)| (k.clone(), Value::Object(spec.clone())))
+                .collect();
+            v["indexes"] = Value::Object(indexes);
+        }
+        v
     }
 }
 

@@ -1,4 +1,5 @@
-//! The schema API's changes (`POST`/`PUT /schemas/<class>`): parsed and checked on their own
+//! The schema API's changes (`POST`/`PUT /schemas/<class>`: fields added, class-level
+//! permissions, indexes added or dropped): parsed and checked on their own
 //! (`SchemaChange::parse`), then applied to the class as it is (`SchemaChange::apply`). The
 //! command side runs both to answer early; the projector runs `apply` again to decide.
 
@@ -30,6 +31,9 @@ pub struct SchemaChange {
     pub create: bool,
     pub add: Vec<(String, FieldType)>,
     pub class_level_permissions: Option<Map>,
+    /// Indexes to create: name, `{field: 1 | -1, …}`.
+    pub add_indexes: Vec<(String, Map)>,
+    pub drop_indexes: Vec<String>,
 }
 
 fn field_type(name: &str, spec: &Value) -> Result<FieldType, ParseError> {
@@ -93,15 +97,27 @@ impl SchemaChange {
                 add.push((name.clone(), field_type(name, spec)?));
             }
         }
-        if body
-            .get("indexes")
-            .and_then(Value::as_object)
-            .is_some_and(|i| !i.is_empty())
-        {
-            return Err(ParseError::new(
-                code::OPERATION_FORBIDDEN,
-                "Indexes cannot be created through the schema API of this server yet.",
-            ));
+        let (mut add_indexes, mut drop_indexes) = (Vec::new(), Vec::new());
+        if let Some(indexes) = body.get("indexes") {
+            let indexes = indexes
+                .as_object()
+                .ok_or_else(|| ParseError::invalid_json("indexes must be an object"))?;
+            for (name, spec) in indexes {
+                if spec.get("__op").and_then(Value::as_str) == Some("Delete") {
+                    drop_indexes.push(name.clone());
+                    continue;
+                }
+                let keys = spec
+                    .as_object()
+                    .filter(|k| !k.is_empty())
+                    .filter(|k| k.values().all(|d| d == &json!(1) || d == &json!(-1)))
+                    .ok_or_else(|| {
+                        ParseError::invalid_query(format!(
+                            "Index {name} must map fields to 1 or -1."
+                        ))
+                    })?;
+                add_indexes.push((name.clone(), keys.clone()));
+            }
         }
         let class_level_permissions = match body.get("classLevelPermissions") {
             None | Some(Value::Null) => None,
@@ -123,6 +139,8 @@ impl SchemaChange {
             create,
             add,
             class_level_permissions,
+            add_indexes,
+            drop_indexes,
         })
     }
 
@@ -161,6 +179,36 @@ impl SchemaChange {
         if let Some(clp) = &self.class_level_permissions {
             schema.class_level_permissions = Some(clp.clone());
         }
+        for name in &self.drop_indexes {
+            if schema.indexes.remove(name).is_none() {
+                return Err(ParseError::invalid_query(format!(
+                    "Index {name} does not exist, cannot delete."
+                )));
+            }
+        }
+        for (name, keys) in &self.add_indexes {
+            if schema.indexes.contains_key(name) {
+                return Err(ParseError::invalid_query(format!(
+                    "Index {name} exists, cannot update."
+                )));
+            }
+            for field in keys.keys() {
+                match schema.fields.get(field) {
+                    None => {
+                        return Err(ParseError::invalid_query(format!(
+                            "Field {field} does not exist, cannot add index."
+                        )))
+                    }
+                    Some(t) if !t.is_indexable() => {
+                        return Err(ParseError::invalid_query(format!(
+                            "Field {field} is a {t}: only Number, String, Boolean and Date fields can be indexed here."
+                        )))
+                    }
+                    Some(_) => {}
+                }
+            }
+            schema.indexes.insert(name.clone(), keys.clone());
+        }
         Ok(schema)
     }
 
@@ -174,6 +222,17 @@ impl SchemaChange {
         let mut v = json!({"create": self.create, "fields": fields});
         if let Some(clp) = &self.class_level_permissions {
             v["classLevelPermissions"] = Value::Object(clp.clone());
+        }
+        let mut indexes: Map = self
+            .add_indexes
+            .iter()
+            .map(|(k, spec)| (k.clone(), Value::Object(spec.clone())))
+            .collect();
+        for name in &self.drop_indexes {
+            indexes.insert(name.clone(), json!({"__op": "Delete"}));
+        }
+        if !indexes.is_empty() {
+            v["indexes"] = Value::Object(indexes);
         }
         v
     }

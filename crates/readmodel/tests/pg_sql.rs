@@ -852,6 +852,9 @@ async fn run(
         let mut s = ClassSchema::new(name);
         for (f, t) in TYPED {
             s.fields.insert(f.to_string(), t.clone());
+            // An index led by each typed field: equality on it compiles to the typed key.
+            let keys = json!({*f: 1}).as_object().cloned().unwrap_or_default();
+            s.indexes.insert(format!("by_{f}"), keys);
         }
         s
     });
@@ -866,6 +869,16 @@ async fn run(
     .execute(pool)
     .await
     .map_err(|e| e.to_string())?;
+    // The indexes the store would create for those declarations (checks their DDL too).
+    for (f, t) in TYPED.iter().filter(|_| typed) {
+        let key = sql::index_key(f, t).expect("a typed key");
+        sqlx::query(&format!(
+            "CREATE INDEX ON {table} ({key} ASC NULLS FIRST, object_id)"
+        ))
+        .execute(pool)
+        .await
+        .map_err(|e| e.to_string())?;
+    }
 
     let mut insert = QueryBuilder::<Postgres>::new(format!(
         "INSERT INTO {table} (object_id, created_at, updated_at, data, _rperm, _wperm) "

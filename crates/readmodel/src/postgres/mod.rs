@@ -108,8 +108,10 @@ impl PgStore {
                 "invalid read model schema name {root:?}"
             )));
         }
-        // Byte-order collation for ids and timestamps (the query compiler sorts with it), and
-        // no JIT: its compile time dwarfs the short queries a Parse API runs.
+        // No JIT: its compile time dwarfs the short queries a Parse API runs. (Field names are
+        // bind parameters, so only a custom plan can match the expressions of the schema API's
+        // indexes; PostgreSQL's default plan cache mode keeps custom plans exactly where the
+        // generic one would be worse, as measured in docs/benchmarks.md.)
         let options = url
             .parse::<sqlx::postgres::PgConnectOptions>()?
             .options([("jit", "off")]);
@@ -178,6 +180,63 @@ impl PgStore {
             sqlx::query(&stmt).execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Makes the class's btree indexes those its schema declares (`indexes` of the schema API):
+    /// one per declared index, named from a hash of class and index name, over the typed keys
+    /// the query compiler compares and sorts by, ending with `object_id` so that an `order` on
+    /// the last key is read straight from the index.
+    async fn sync_indexes(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        app: &str,
+        schema: &ClassSchema,
+    ) -> Result<(), StoreError> {
+        use sha2::Digest;
+        let class = &schema.class_name;
+        let mut wanted: HashMap<String, String> = HashMap::new();
+        for (name, keys) in &schema.indexes {
+            let digest = sha2::Sha256::digest(format!("{class}\n{name}").as_bytes());
+            let hex: String = digest.iter().take(12).map(|b| format!("{b:02x}")).collect();
+            let mut columns = Vec::new();
+            let mut last = 1;
+            for (field, direction) in keys {
+                let Some(key) = schema
+                    .field_type(field)
+                    .and_then(|t| sql::index_key(field, t))
+                else {
+                    continue;
+                };
+                columns.push(format!("{key} ASC NULLS FIRST"));
+                last = direction.as_i64().unwrap_or(1);
+            }
+            let id_order = if last < 0 { "DESC" } else { "ASC" };
+            columns.push(format!("object_id COLLATE \"C\" {id_order}"));
+            wanted.insert(format!("ix_{hex}"), format!("({})", columns.join(", ")));
+        }
+        let existing: Vec<String> = sqlx::query_scalar(
+            "SELECT indexname::text FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 AND indexname LIKE 'ix\\_%'",
+        )
+        .bind(self.app_schema(app))
+        .bind(class)
+        .fetch_all(&mut *tx)
+        .await?;
+        let s = ident(&self.app_schema(app));
+        for old in existing.iter().filter(|e| !wanted.contains_key(*e)) {
+            sqlx::query(&format!("DROP INDEX IF EXISTS {s}.{}", ident(old)))
+                .execute(&mut *tx)
+                .await?;
+        }
+        for (name, columns) in wanted.iter().filter(|(n, _)| !existing.contains(n)) {
+            sqlx::query(&format!(
+                "CREATE INDEX IF NOT EXISTS {} ON {} {columns}",
+                ident(name),
+                self.table(app, class)
+            ))
+            .execute(&mut *tx)
+            .await?;
+        }
         Ok(())
     }
 
@@ -624,6 +683,7 @@ impl ProjectionStore for PgStore {
                 .bind(format!("{app}\n{}", schema.class_name))
                 .execute(&mut *tx)
                 .await?;
+            self.sync_indexes(&mut tx, app, schema).await?;
         }
         for (app, class) in &net.purges {
             self.ensure_class(&mut tx, app, class).await?;

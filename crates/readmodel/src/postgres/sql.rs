@@ -47,12 +47,7 @@ pub fn push_filter(
             push_junction(qb, fs, " OR ", "FALSE", schema);
             qb.push(")");
         }
-        Filter::Field { path, cond } => {
-            let scalar = schema
-                .and_then(|s| s.field_type(path))
-                .is_some_and(|t| !matches!(t, FieldType::Array | FieldType::Object));
-            push_field_cond(qb, path, cond, scalar)
-        }
+        Filter::Field { path, cond } => push_field_cond(qb, path, cond, Typing::of(schema, path)),
         // Resolved by the query side before a store sees the query (see model::query).
         Filter::RelatedTo { .. } => {
             qb.push("FALSE");
@@ -285,8 +280,34 @@ fn containable(v: &Value) -> Option<Value> {
 
 // ----- conditions -----
 
-/// `scalar`: the schema says the field never holds an array.
-fn push_field_cond(qb: Qb<'_, '_>, path: &str, cond: &Cond, scalar: bool) {
+/// What the class schema says about a top-level field.
+#[derive(Clone, Copy, Default)]
+struct Typing<'a> {
+    /// The field never holds an array.
+    scalar: bool,
+    /// The field's type, when an index of the schema API starts with the field: equality is
+    /// then written as the index's typed key (which a btree index serves) instead of jsonb
+    /// containment (which only the GIN index serves).
+    indexed: Option<&'a FieldType>,
+}
+
+impl<'a> Typing<'a> {
+    fn of(schema: Option<&'a ClassSchema>, path: &str) -> Typing<'a> {
+        let Some((schema, ty)) = schema.and_then(|s| Some((s, s.field_type(path)?))) else {
+            return Typing::default();
+        };
+        let leads_an_index = schema
+            .indexes
+            .values()
+            .any(|keys| keys.keys().next().map(String::as_str) == Some(path));
+        Typing {
+            scalar: !matches!(ty, FieldType::Array | FieldType::Object),
+            indexed: (leads_an_index && ty.is_indexable()).then_some(ty),
+        }
+    }
+}
+
+fn push_field_cond(qb: Qb<'_, '_>, path: &str, cond: &Cond, typing: Typing) {
     match Field::of(path) {
         Field::Column(col) => push_date_column_cond(qb, col, cond),
         Field::ObjectId(col) => match cond {
@@ -297,9 +318,15 @@ fn push_field_cond(qb: Qb<'_, '_>, path: &str, cond: &Cond, scalar: bool) {
                     .push_bind(s.clone())
                     .push(")");
             }
-            _ => push_json_cond(qb, &["objectId".to_string()], cond, true),
+            _ => {
+                let typing = Typing {
+                    scalar: true,
+                    indexed: None,
+                };
+                push_json_cond(qb, &["objectId".to_string()], cond, typing)
+            }
         },
-        Field::Json(segs) => push_json_cond(qb, &segs, cond, scalar),
+        Field::Json(segs) => push_json_cond(qb, &segs, cond, typing),
     }
 }
 
@@ -394,14 +421,14 @@ fn push_date_column_cond(qb: Qb<'_, '_>, col: &'static str, cond: &Cond) {
     }
 }
 
-fn push_json_cond(qb: Qb<'_, '_>, segs: &[String], cond: &Cond, scalar: bool) {
+fn push_json_cond(qb: Qb<'_, '_>, segs: &[String], cond: &Cond, typing: Typing) {
     let f = J::Path(segs);
     match cond {
-        Cond::Eq(w) => push_eq(qb, segs, w, scalar),
-        Cond::Ne(w) => push_not(qb, |qb| push_eq(qb, segs, w, scalar)),
-        Cond::In(vs) => push_any_of(qb, vs, |qb, w| push_eq(qb, segs, w, scalar)),
+        Cond::Eq(w) => push_eq(qb, segs, w, typing),
+        Cond::Ne(w) => push_not(qb, |qb| push_eq(qb, segs, w, typing)),
+        Cond::In(vs) => push_any_of(qb, vs, |qb, w| push_eq(qb, segs, w, typing)),
         Cond::Nin(vs) => push_not(qb, |qb| {
-            push_any_of(qb, vs, |qb, w| push_eq(qb, segs, w, scalar))
+            push_any_of(qb, vs, |qb, w| push_eq(qb, segs, w, typing))
         }),
         Cond::Exists(want) => {
             qb.push("(");
@@ -460,8 +487,14 @@ fn push_matches(qb: Qb<'_, '_>, x: J, p: &Pattern) {
 }
 
 /// `Cond::Eq`'s `eq` for a field that may be missing (SQL NULL).
-fn push_eq(qb: Qb<'_, '_>, segs: &[String], w: &Value, scalar: bool) {
+fn push_eq(qb: Qb<'_, '_>, segs: &[String], w: &Value, typing: Typing) {
     let f = J::Path(segs);
+    if let Some(ty) = typing.indexed {
+        if !w.is_null() {
+            return push_typed_eq(qb, f, ty, w);
+        }
+    }
+    let scalar = typing.scalar;
     match w {
         // Missing, null, or an array holding null.
         Value::Null => {
@@ -512,6 +545,59 @@ fn push_eq(qb: Qb<'_, '_>, segs: &[String], w: &Value, scalar: bool) {
             }
         },
     }
+}
+
+/// Equality on a field the schema types (so the field holds `ty`, null, or nothing) written
+/// as `key = value AND key IS NOT NULL`: a btree index on `key` serves it, and it is never NULL.
+/// A value of another type equals nothing there.
+fn push_typed_eq(qb: Qb<'_, '_>, f: J, ty: &FieldType, w: &Value) {
+    enum Bound {
+        Float(f64),
+        Text(String),
+        Bool(bool),
+    }
+    let bound = match (ty, w) {
+        (FieldType::Number, Value::Number(n)) => n.as_f64().map(Bound::Float),
+        (FieldType::String, Value::String(v)) => Some(Bound::Text(v.clone())),
+        (FieldType::Boolean, Value::Bool(b)) => Some(Bound::Bool(*b)),
+        (FieldType::Date, Value::Object(m))
+            if m.len() == 2 && m.get("__type") == Some(&json!("Date")) =>
+        {
+            m.get("iso")
+                .and_then(Value::as_str)
+                .map(|iso| Bound::Text(iso.to_string()))
+        }
+        _ => None,
+    };
+    let (Some((prefix, suffix)), Some(bound)) = (scalar_key(ty), bound) else {
+        qb.push("FALSE");
+        return;
+    };
+    let key = |qb: Qb<'_, '_>| {
+        qb.push(prefix);
+        push_j(qb, f);
+        qb.push(suffix);
+    };
+    qb.push("(");
+    key(qb);
+    qb.push(" = ");
+    match bound {
+        Bound::Float(x) => qb.push_bind(x).push("::float8"),
+        Bound::Text(t) => qb.push_bind(t).push("::text"),
+        Bound::Bool(b) => qb.push_bind(b),
+    };
+    qb.push(" AND ");
+    key(qb);
+    qb.push(" IS NOT NULL)");
+}
+
+/// The SQL of an index on `field` (of type `ty`) that `push_typed_eq` and `push_order` can use:
+/// their typed key with the field name as a literal (DDL takes no parameters; field names are
+/// validated identifiers, and quoted as literals besides).
+pub fn index_key(field: &str, ty: &FieldType) -> Option<String> {
+    let (prefix, suffix) = scalar_key(ty)?;
+    let literal = field.replace('\'', "''");
+    Some(format!("{prefix}(data -> '{literal}'::text){suffix}"))
 }
 
 /// `EXISTS` an item `x` of the array `f` (false when `f` is not an array) with `pred(x)`.
