@@ -8,6 +8,18 @@ use common::{send, TestServer};
 use reqwest::Method;
 use serde_json::json;
 
+/// The classes `GET /schemas` lists, in order.
+async fn class_names(s: &TestServer) -> Vec<String> {
+    let (status, res) = send(s.master(Method::GET, "/parse/schemas")).await;
+    assert_eq!(status, 200, "{res}");
+    res["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .filter_map(|r| r["className"].as_str().map(String::from))
+        .collect()
+}
+
 #[tokio::test]
 async fn schemas_show_inferred_fields_for_the_master_key() {
     let s = TestServer::start().await;
@@ -53,14 +65,7 @@ async fn schemas_show_inferred_fields_for_the_master_key() {
     );
     assert_eq!(res["classLevelPermissions"]["find"], json!({"*": true}));
 
-    let (status, res) = send(s.master(Method::GET, "/parse/schemas")).await;
-    assert_eq!(status, 200, "{res}");
-    let names: Vec<&str> = res["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|r| r["className"].as_str())
-        .collect();
+    let names = class_names(&s).await;
     assert_eq!(
         names,
         ["Person", "Post"],
@@ -196,13 +201,7 @@ async fn schema_write_errors_write_nothing() {
             json!({"error": "unauthorized: master key is required"})
         )
     );
-    let (_, res) = send(s.master(Method::GET, "/parse/schemas")).await;
-    let names: Vec<&str> = res["results"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|r| r["className"].as_str())
-        .collect();
+    let names = class_names(&s).await;
     assert_eq!(names, ["Game"], "nothing else was created");
     let (_, res) = send(s.master(Method::GET, "/parse/schemas/Game")).await;
     assert_eq!(
