@@ -72,10 +72,7 @@ async fn in_query_and_not_in_query() {
         ["p3"]
     );
     // Nested sub-queries: comments on posts by French authors.
-    let (_, posts) = (
-        0,
-        find_where(&s, "Post", json!({}), &[("order", "title")]).await,
-    );
+    let posts = find_where(&s, "Post", json!({}), &[("order", "title")]).await;
     create_many(
         &s,
         "Comment",

@@ -48,20 +48,27 @@ impl CommandApi {
         req.ctx.auth.require_master()?;
         let body = config_ops(&req.body)?;
         if !body.is_empty() {
-            // A create can lose a race with another first write; the second try is an update.
-            let mut last = Ok(());
-            for _ in 0..2 {
+            let prepared = self.prepare_config(req, &body).await?;
+            let first_write = prepared.write.kind == WriteKind::Create;
+            let answer = self.submit_one(req, prepared).await;
+            // Only a first write can lose a race (with another first write); then the config
+            // exists and the second try is an update.
+            if answer.is_err() && first_write {
                 let prepared = self.prepare_config(req, &body).await?;
-                let mut answers = self.submit(&req.ctx, vec![prepared], false).await?;
-                match answers.pop() {
-                    Some(Ok(_)) => return Ok(ParseResponse::ok(json!({"result": true}))),
-                    Some(Err(e)) => last = Err(e),
-                    None => last = Err(ApiError::internal("no answer for a config write")),
-                }
+                self.submit_one(req, prepared).await?;
+            } else {
+                answer?;
             }
-            last?;
         }
         Ok(ParseResponse::ok(json!({"result": true})))
+    }
+
+    async fn submit_one(&self, req: &ParseRequest, prepared: Prepared) -> Result<(), ApiError> {
+        let mut answers = self.submit(&req.ctx, vec![prepared], false).await?;
+        answers
+            .pop()
+            .unwrap_or_else(|| Err(ApiError::internal("no answer for a config write")))
+            .map(|_| ())
     }
 
     /// The config write: a create of `_GlobalConfig/1` the first time, an update after.
