@@ -297,3 +297,126 @@ async fn indexes_are_declared_listed_and_dropped() {
     assert_eq!(status, 200, "{res}");
     assert!(res.get("indexes").is_none(), "{res}");
 }
+
+#[tokio::test]
+async fn deleting_a_field_removes_it_from_every_object() {
+    let s = TestServer::start().await;
+    let a = s
+        .create("Post", json!({"title": "a", "secret": "x", "n": 1}))
+        .await;
+    let b = s.create("Post", json!({"title": "b", "n": 2})).await;
+    let tag = s.create("Tag", json!({"name": "t"})).await;
+    let (status, res) = s
+        .put(
+            &format!("/parse/classes/Post/{a}"),
+            json!({"tags": {"__op": "AddRelation", "objects": [{"__type": "Pointer", "className": "Tag", "objectId": tag}]}}),
+        )
+        .await;
+    assert_eq!(status, 200, "{res}");
+    let (status, res) = send(s.master(Method::PUT, "/parse/schemas/Post").json(&json!({
+        "indexes": {"by_n": {"n": 1}, "by_secret": {"secret": 1}}
+    })))
+    .await;
+    assert_eq!(status, 200, "{res}");
+
+    let (status, res) = send(s.master(Method::PUT, "/parse/schemas/Post").json(&json!({
+        "fields": {"secret": {"__op": "Delete"}, "tags": {"__op": "Delete"}}
+    })))
+    .await;
+    assert_eq!(status, 200, "{res}");
+    assert!(res["fields"].get("secret").is_none(), "{res}");
+    assert!(res["fields"].get("tags").is_none(), "{res}");
+    assert_eq!(res["fields"]["n"], json!({"type": "Number"}));
+    assert_eq!(
+        res["indexes"]
+            .as_object()
+            .map(|i| i.contains_key("by_secret")),
+        Some(false),
+        "an index over a deleted field goes with it: {res}"
+    );
+
+    let (_, got) = s.get(&format!("/parse/classes/Post/{a}")).await;
+    assert!(got.get("secret").is_none(), "{got}");
+    assert!(got.get("tags").is_none(), "{got}");
+    assert_eq!(got["title"], "a");
+    assert!(common::find_where(&s, "Post", json!({"secret": "x"}), &[])
+        .await
+        .is_empty());
+
+    // The field can come back with another type; the old values do not.
+    let (status, res) = send(s.master(Method::PUT, "/parse/schemas/Post").json(&json!({
+        "fields": {"secret": {"type": "Number"}}
+    })))
+    .await;
+    assert_eq!(status, 200, "{res}");
+    let (status, res) = s
+        .put(&format!("/parse/classes/Post/{b}"), json!({"secret": 7}))
+        .await;
+    assert_eq!(status, 200, "{res}");
+    let (_, got) = s.get(&format!("/parse/classes/Post/{a}")).await;
+    assert!(got.get("secret").is_none(), "{got}");
+    let (_, got) = s.get(&format!("/parse/classes/Post/{b}")).await;
+    assert_eq!(got["secret"], 7);
+
+    // Errors: unknown field 255, default field 136; nothing changes.
+    let (status, res) = send(s.master(Method::PUT, "/parse/schemas/Post").json(&json!({
+        "fields": {"nope": {"__op": "Delete"}}
+    })))
+    .await;
+    assert_eq!(
+        (status, res),
+        (
+            400,
+            json!({"code": 255, "error": "Field nope does not exist, cannot delete."})
+        )
+    );
+    let (status, res) = send(s.master(Method::PUT, "/parse/schemas/Post").json(&json!({
+        "fields": {"createdAt": {"__op": "Delete"}}
+    })))
+    .await;
+    assert_eq!(
+        (status, res),
+        (
+            400,
+            json!({"code": 136, "error": "field createdAt cannot be changed"})
+        )
+    );
+}
+
+#[tokio::test]
+async fn deleting_a_class_needs_it_empty() {
+    let s = TestServer::start().await;
+    let id = s.create("Gone", json!({"x": 1})).await;
+    s.create("Gone", json!({"x": 2})).await;
+
+    let (status, res) = s.delete("/parse/schemas/Gone").await;
+    assert_eq!(status, 403, "the master key is required: {res}");
+    let (status, res) = send(s.master(Method::DELETE, "/parse/schemas/Gone")).await;
+    assert_eq!(
+        (status, res),
+        (
+            400,
+            json!({"code": 255, "error": "Class Gone is not empty, contains 2 objects, cannot drop schema."})
+        )
+    );
+    assert!(class_names(&s).await.contains(&"Gone".to_string()));
+
+    let (status, _) = send(s.master(Method::DELETE, "/parse/purge/Gone")).await;
+    assert_eq!(status, 200);
+    let (status, res) = send(s.master(Method::DELETE, "/parse/schemas/Gone")).await;
+    assert_eq!((status, res), (200, json!({})));
+    assert!(!class_names(&s).await.contains(&"Gone".to_string()));
+    let (status, res) = send(s.master(Method::GET, "/parse/schemas/Gone")).await;
+    assert_eq!(status, 400, "{res}");
+    assert_eq!(res["code"], 103);
+    let (status, res) = s.get(&format!("/parse/classes/Gone/{id}")).await;
+    assert_eq!((status, res["code"].clone()), (404, json!(101)));
+
+    // Deleting a class that does not exist is not an error; a deleted class can come back
+    // with other types.
+    let (status, res) = send(s.master(Method::DELETE, "/parse/schemas/Gone")).await;
+    assert_eq!((status, res), (200, json!({})));
+    s.create("Gone", json!({"x": "now a string"})).await;
+    let (_, res) = send(s.master(Method::GET, "/parse/schemas/Gone")).await;
+    assert_eq!(res["fields"]["x"], json!({"type": "String"}));
+}

@@ -62,6 +62,10 @@ pub enum Route {
     UpdateSchema {
         class: String,
     },
+    /// `DELETE /schemas/<class>` (master key): the class deleted, if it has no objects.
+    DeleteSchema {
+        class: String,
+    },
     /// `DELETE /purge/<class>` (master key): every object of the class deleted.
     Purge {
         class: String,
@@ -136,6 +140,7 @@ impl Route {
                 class: Some(class(c)?),
             },
             ("PUT", ["schemas", c]) => Route::UpdateSchema { class: class(c)? },
+            ("DELETE", ["schemas", c]) => Route::DeleteSchema { class: class(c)? },
             _ => return Err(no_route()),
         })
     }

@@ -44,6 +44,7 @@ impl Handler for CommandApi {
             Route::Purge { class } => self.purge(&req, class).await,
             Route::CreateSchema { class } => self.write_schema(&req, class.as_deref(), true).await,
             Route::UpdateSchema { class } => self.write_schema(&req, Some(class), false).await,
+            Route::DeleteSchema { class } => self.delete_schema(&req, class).await,
             route if route.is_read() => self.reads.handle(req).await,
             _ => {
                 let prepared = self.prepare(&req).await?;

@@ -81,6 +81,9 @@ pub enum EventKind {
     /// The schema API created or changed `class` (`POST`/`PUT /schemas/<class>`).
     #[serde(rename = "schema.updated")]
     SchemaUpdated,
+    /// The schema API deleted `class`, which must have no objects (`DELETE /schemas/<class>`).
+    #[serde(rename = "schema.deleted")]
+    SchemaDeleted,
 }
 
 impl EventKind {
@@ -93,6 +96,7 @@ impl EventKind {
             EventKind::AnalyticsTracked => "analytics.tracked",
             EventKind::ClassPurged => "class.purged",
             EventKind::SchemaUpdated => "schema.updated",
+            EventKind::SchemaDeleted => "schema.deleted",
         }
     }
 }
@@ -217,6 +221,13 @@ impl Event {
         e
     }
 
+    /// Deletes the (empty) class `class`.
+    pub fn schema_deleted(origin: Origin, class: &str) -> Self {
+        let mut e = Event::new(origin, EventKind::SchemaDeleted);
+        e.class = Some(class.to_string());
+        e
+    }
+
     /// The class this event purges, if it is a purge.
     pub fn purged_class(&self) -> Option<&str> {
         match self.kind {
@@ -232,9 +243,10 @@ impl Event {
             EventKind::ObjectUpdated => WriteKind::Update,
             EventKind::ObjectDeleted => WriteKind::Delete,
             EventKind::Transaction => return self.payload.writes.clone(),
-            EventKind::AnalyticsTracked | EventKind::ClassPurged | EventKind::SchemaUpdated => {
-                return vec![]
-            }
+            EventKind::AnalyticsTracked
+            | EventKind::ClassPurged
+            | EventKind::SchemaUpdated
+            | EventKind::SchemaDeleted => return vec![],
         };
         vec![Write {
             kind,

@@ -1,4 +1,4 @@
-//! The schema API's changes (`POST`/`PUT /schemas/<class>`: fields added, class-level
+//! The schema API's changes (`POST`/`PUT /schemas/<class>`: fields added or deleted, class-level
 //! permissions, indexes added or dropped): parsed and checked on their own
 //! (`SchemaChange::parse`), then applied to the class as it is (`SchemaChange::apply`). The
 //! command side runs both to answer early; the projector runs `apply` again to decide.
@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 
 use crate::error::{code, ParseError};
 use crate::names::{is_valid_field_name, validate_class_name, DEFAULT_FIELDS};
-use crate::schema::{ClassSchema, FieldType};
+use crate::schema::{default_fields, ClassSchema, FieldType};
 use crate::Map;
 
 /// The operations a class-level permission may name.
@@ -24,12 +24,22 @@ const CLP_KEYS: &[&str] = &[
     "protectedFields",
 ];
 
+/// Parse Server's refusal to delete a class that still has objects.
+pub fn not_empty(class: &str, count: u64) -> ParseError {
+    ParseError::new(
+        255,
+        format!("Class {class} is not empty, contains {count} objects, cannot drop schema."),
+    )
+}
+
 /// A checked schema change.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SchemaChange {
     /// `POST`: the class must not exist yet; `PUT`: it must.
     pub create: bool,
     pub add: Vec<(String, FieldType)>,
+    /// Fields to delete (`{"__op": "Delete"}`), with their values in every object.
+    pub delete: Vec<String>,
     pub class_level_permissions: Option<Map>,
     /// Indexes to create: name, `{field: 1 | -1, …}`.
     pub add_indexes: Vec<(String, Map)>,
@@ -71,22 +81,26 @@ impl SchemaChange {
             }
         }
         validate_class_name(class)?;
-        let mut add = Vec::new();
+        let (mut add, mut delete) = (Vec::new(), Vec::new());
         if let Some(fields) = body.get("fields") {
             let fields = fields
                 .as_object()
                 .ok_or_else(|| ParseError::invalid_json("fields must be an object"))?;
             for (name, spec) in fields {
-                if spec.get("__op").and_then(Value::as_str) == Some("Delete") {
-                    return Err(ParseError::new(
-                        code::OPERATION_FORBIDDEN,
-                        format!("Deleting the field {name} is not supported by this server yet."),
-                    ));
-                }
                 if !is_valid_field_name(name) {
                     return Err(ParseError::invalid_key(format!(
                         "invalid field name: {name}"
                     )));
+                }
+                if spec.get("__op").and_then(Value::as_str) == Some("Delete") {
+                    if default_fields(class).iter().any(|(f, _)| f == name) {
+                        return Err(ParseError::new(
+                            code::CHANGED_IMMUTABLE_FIELD,
+                            format!("field {name} cannot be changed"),
+                        ));
+                    }
+                    delete.push(name.clone());
+                    continue;
                 }
                 if DEFAULT_FIELDS.contains(&name.as_str()) {
                     return Err(ParseError::new(
@@ -138,6 +152,7 @@ impl SchemaChange {
         Ok(SchemaChange {
             create,
             add,
+            delete,
             class_level_permissions,
             add_indexes,
             drop_indexes,
@@ -166,6 +181,16 @@ impl SchemaChange {
             (Some(s), false) => s.clone(),
             (None, true) => ClassSchema::new(class),
         };
+        for name in &self.delete {
+            if schema.fields.remove(name).is_none() {
+                return Err(ParseError::new(
+                    255,
+                    format!("Field {name} does not exist, cannot delete."),
+                ));
+            }
+            // An index over a field that no longer exists would index nothing.
+            schema.indexes.retain(|_, keys| !keys.contains_key(name));
+        }
         for (name, ty) in &self.add {
             if schema.fields.contains_key(name) {
                 return Err(ParseError::new(
@@ -218,6 +243,11 @@ impl SchemaChange {
             .add
             .iter()
             .map(|(k, t)| (k.clone(), t.to_json()))
+            .chain(
+                self.delete
+                    .iter()
+                    .map(|k| (k.clone(), json!({"__op": "Delete"}))),
+            )
             .collect();
         let mut v = json!({"create": self.create, "fields": fields});
         if let Some(clp) = &self.class_level_permissions {
@@ -274,6 +304,44 @@ mod tests {
         .unwrap();
         assert_eq!(put.apply("Post", Some(&s)).unwrap_err().code, 255);
         assert_eq!(put.apply("Nope", None).unwrap_err().code, 103);
+    }
+
+    #[test]
+    fn delete_fields() {
+        let mut s = ClassSchema::new("Post");
+        s.fields.insert("title".into(), FieldType::String);
+        s.fields.insert("n".into(), FieldType::Number);
+        s.indexes
+            .insert("by_title".into(), body(json!({"title": 1, "n": -1})));
+        s.indexes.insert("by_n".into(), body(json!({"n": 1})));
+        let del = SchemaChange::parse(
+            "Post",
+            &body(json!({"fields": {"title": {"__op": "Delete"}}})),
+            false,
+        )
+        .unwrap();
+        assert_eq!(del.delete, vec!["title".to_string()]);
+        let after = del.apply("Post", Some(&s)).unwrap();
+        assert!(!after.fields.contains_key("title"));
+        assert_eq!(after.indexes.keys().collect::<Vec<_>>(), vec!["by_n"]);
+        assert_eq!(
+            SchemaChange::from_event("Post", &del.to_event()).unwrap(),
+            del
+        );
+        // Deleting it again: it is gone.
+        assert_eq!(del.apply("Post", Some(&after)).unwrap_err().code, 255);
+        let default = SchemaChange::parse(
+            "Post",
+            &body(json!({"fields": {"createdAt": {"__op": "Delete"}}})),
+            false,
+        );
+        assert_eq!(default.unwrap_err().code, 136);
+        let user_default = SchemaChange::parse(
+            "_User",
+            &body(json!({"fields": {"username": {"__op": "Delete"}}})),
+            false,
+        );
+        assert_eq!(user_default.unwrap_err().code, 136);
     }
 
     #[test]

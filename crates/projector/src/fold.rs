@@ -19,17 +19,21 @@ type ClassKey = (String, String);
 #[derive(Default)]
 pub struct Pending {
     objects: HashMap<ObjectKey, Option<Object>>,
-    schemas: HashMap<ClassKey, ClassSchema>,
+    schemas: HashMap<ClassKey, Option<ClassSchema>>,
     purged: HashSet<ClassKey>,
+    stripped: Vec<(ClassKey, String)>,
 }
 
 /// Changes not in the store yet. `purged` classes had every object deleted: below this layer
 /// they have none, and `objects` holds only what was written to them after the purge.
+/// `stripped` fields were deleted from their class: objects read from below this layer lose
+/// them (objects in it were stripped when the field went). A `None` schema is a deleted class.
 #[derive(Default)]
 struct Layer {
     objects: HashMap<ObjectKey, Option<Object>>,
-    schemas: HashMap<ClassKey, ClassSchema>,
+    schemas: HashMap<ClassKey, Option<ClassSchema>>,
     purged: HashSet<ClassKey>,
+    stripped: Vec<(ClassKey, String)>,
     changes: Vec<Change>,
 }
 
@@ -38,6 +42,10 @@ impl Layer {
         for class in other.purged {
             purge(&mut self.objects, &class);
             self.purged.insert(class);
+        }
+        for (class, field) in other.stripped {
+            strip(&mut self.objects, &class, &field);
+            self.stripped.push((class, field));
         }
         self.objects.extend(other.objects);
         self.schemas.extend(other.schemas);
@@ -48,6 +56,15 @@ impl Layer {
 /// Forgets the objects of `class` in `objects`.
 fn purge(objects: &mut HashMap<ObjectKey, Option<Object>>, class: &ClassKey) {
     objects.retain(|(app, c, _), _| (app, c) != (&class.0, &class.1));
+}
+
+/// Removes `field` from the objects of `class` in `objects`.
+fn strip(objects: &mut HashMap<ObjectKey, Option<Object>>, class: &ClassKey, field: &str) {
+    for ((app, c, _), o) in objects.iter_mut() {
+        if let (true, Some(o)) = ((app, c) == (&class.0, &class.1), o) {
+            o.fields.remove(field);
+        }
+    }
 }
 
 struct View<'a> {
@@ -71,23 +88,86 @@ impl View<'_> {
                 return Ok(None);
             }
         }
-        match self.before.objects.get(&key) {
-            Some(o) => Ok(o.clone()),
-            None if self.before.purged.contains(&class_key) => Ok(None),
-            None => self.store.get(app, class, id).await,
+        let mut found = match self.before.objects.get(&key) {
+            Some(o) => o.clone(),
+            None if self.before.purged.contains(&class_key) => None,
+            None => {
+                let mut stored = self.store.get(app, class, id).await?;
+                strip_one(&mut stored, &class_key, &self.before.stripped);
+                stored
+            }
+        };
+        for layer in [self.committed, &self.scratch] {
+            strip_one(&mut found, &class_key, &layer.stripped);
         }
+        Ok(found)
+    }
+
+    /// How many objects `class` has at this point of the fold: the store's count corrected by
+    /// what the layers above it created and deleted.
+    async fn count(&self, app: &str, class: &str) -> Result<u64, StoreError> {
+        let class_key = (app.to_string(), class.to_string());
+        // Levels from the bottom up, stopping below the latest purge (nothing under it shows).
+        let mut levels = vec![&self.scratch.objects];
+        let mut store_shows = true;
+        for (objects, purged) in [
+            (
+                &self.committed.objects,
+                self.scratch.purged.contains(&class_key),
+            ),
+            (
+                &self.before.objects,
+                self.committed.purged.contains(&class_key),
+            ),
+        ] {
+            if purged {
+                store_shows = false;
+                break;
+            }
+            levels.push(objects);
+        }
+        store_shows = store_shows && !self.before.purged.contains(&class_key);
+        let mut verdicts: HashMap<&str, bool> = HashMap::new();
+        for objects in levels.into_iter().rev() {
+            for ((a, c, id), o) in objects {
+                if (a, c) == (&class_key.0, &class_key.1) {
+                    verdicts.insert(id, o.is_some());
+                }
+            }
+        }
+        if !store_shows {
+            return Ok(verdicts.values().filter(|v| **v).count() as u64);
+        }
+        let ids: Vec<String> = verdicts.keys().map(|id| id.to_string()).collect();
+        let in_store: HashSet<String> = self
+            .store
+            .get_many(app, class, &ids)
+            .await?
+            .iter()
+            .map(|o| o.object_id().to_string())
+            .collect();
+        let mut n = self
+            .store
+            .count(app, class, &model::query::Query::default())
+            .await? as i64;
+        for (id, exists) in verdicts {
+            n += exists as i64 - in_store.contains(id) as i64;
+        }
+        Ok(n.max(0) as u64)
     }
 
     /// The class's schema, and whether the class exists yet.
     async fn schema(&self, app: &str, class: &str) -> Result<(ClassSchema, bool), StoreError> {
         let key = (app.to_string(), class.to_string());
+        let mut stored = None;
         for layer in [&self.scratch, self.committed] {
             if let Some(s) = layer.schemas.get(&key) {
-                return Ok((s.clone(), true));
+                stored = Some(s.clone());
+                break;
             }
         }
-        let stored = match self.before.schemas.get(&key) {
-            Some(s) => s.clone(),
+        let stored = match stored.or_else(|| self.before.schemas.get(&key).cloned()) {
+            Some(s) => s,
             None => self.store.schema(app, class).await?,
         };
         Ok(match stored {
@@ -111,7 +191,7 @@ impl View<'_> {
             schema.fields.extend(applied.new_fields);
             self.scratch
                 .schemas
-                .insert((app.clone(), class.clone()), schema.clone());
+                .insert((app.clone(), class.clone()), Some(schema.clone()));
             self.scratch.changes.push(Change::PutSchema {
                 app: app.clone(),
                 schema,
@@ -199,6 +279,19 @@ struct Before {
     schemas: HashMap<ClassKey, Option<ClassSchema>>,
     /// Classes a pending (uncommitted) batch purged: the store still shows their objects.
     purged: HashSet<ClassKey>,
+    /// Fields a pending batch deleted: the store still shows them.
+    stripped: Vec<(ClassKey, String)>,
+}
+
+/// Removes from `object` (of `class`) the fields `stripped` deleted from its class.
+fn strip_one(object: &mut Option<Object>, class: &ClassKey, stripped: &[(ClassKey, String)]) {
+    if let Some(o) = object {
+        for (c, field) in stripped {
+            if c == class {
+                o.fields.remove(field);
+            }
+        }
+    }
 }
 
 /// Reads what the batch will write in two queries per class (its schema and its objects)
@@ -253,12 +346,16 @@ pub async fn fold_batch(
             purge(&mut before.objects, class);
             before.purged.insert(class.clone());
         }
+        for (class, field) in &p.stripped {
+            strip(&mut before.objects, class, field);
+            before.stripped.push((class.clone(), field.clone()));
+        }
         before
             .objects
             .extend(p.objects.iter().map(|(k, v)| (k.clone(), v.clone())));
         before
             .schemas
-            .extend(p.schemas.iter().map(|(k, v)| (k.clone(), Some(v.clone()))));
+            .extend(p.schemas.iter().map(|(k, v)| (k.clone(), v.clone())));
     }
     let mut position = since;
     for stored in batch {
@@ -290,18 +387,44 @@ pub async fn fold_batch(
             (event.kind, &event.class, &event.payload.schema)
         {
             let current = view.schema(&event.app, class).await?;
-            let decided = SchemaChange::from_event(class, change)
-                .and_then(|c| c.apply(class, current.1.then_some(&current.0)));
+            let decided = SchemaChange::from_event(class, change).and_then(|c| {
+                c.apply(class, current.1.then_some(&current.0))
+                    .map(|schema| (schema, c.delete))
+            });
             match decided {
-                Ok(schema) => {
+                Ok((schema, deleted)) => {
                     let key = (event.app.clone(), class.clone());
-                    view.scratch.schemas.insert(key, schema.clone());
+                    for field in deleted {
+                        view.scratch.stripped.push((key.clone(), field.clone()));
+                        view.scratch.changes.push(Change::DropField {
+                            app: event.app.clone(),
+                            class: class.clone(),
+                            field,
+                        });
+                    }
+                    view.scratch.schemas.insert(key, Some(schema.clone()));
                     view.scratch.changes.push(Change::PutSchema {
                         app: event.app.clone(),
                         schema,
                     });
                 }
                 Err(error) => rejected = Some(Outcome::Rejected { index: 0, error }),
+            }
+        }
+        if let (EventKind::SchemaDeleted, Some(class)) = (event.kind, &event.class) {
+            match view.count(&event.app, class).await? {
+                0 => {
+                    let key = (event.app.clone(), class.clone());
+                    view.scratch.schemas.insert(key, None);
+                    view.scratch.changes.push(Change::DropClass {
+                        app: event.app.clone(),
+                        class: class.clone(),
+                    });
+                }
+                n => {
+                    let error = model::schema_change::not_empty(class, n);
+                    rejected = Some(Outcome::Rejected { index: 0, error });
+                }
             }
         }
         let mut scratch = view.scratch;
@@ -333,6 +456,7 @@ pub async fn fold_batch(
         objects: committed.objects,
         schemas: committed.schemas,
         purged: committed.purged,
+        stripped: committed.stripped,
     };
     let commit = Commit {
         partition,

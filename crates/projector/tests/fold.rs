@@ -196,3 +196,165 @@ async fn a_purge_empties_the_class_for_the_events_after_it_in_the_same_batch() {
     let snapshot = store.snapshot();
     assert!(!snapshot.contains("A/a1"), "{snapshot}");
 }
+
+#[tokio::test]
+async fn deleted_fields_and_classes_are_gone_for_the_events_after_them_in_the_same_batch() {
+    let dir = tempfile::tempdir().unwrap();
+    let log: Arc<dyn EventLog> = Arc::new(
+        SqliteLog::open(&dir.path().join("log.sqlite"))
+            .await
+            .unwrap(),
+    );
+    let delete_f = json!({"fields": {"f": {"__op": "Delete"}}});
+    let events = vec![
+        Event::object(
+            origin(1),
+            write(WriteKind::Create, "A", "a1", json!({"f": 1, "g": 1})),
+        ),
+        Event::schema(origin(2), "A", delete_f),
+        // a1 does not have f any more: the increment starts from nothing.
+        Event::object(
+            origin(3),
+            write(
+                WriteKind::Update,
+                "A",
+                "a1",
+                json!({"f": {"__op": "Increment", "amount": 5}}),
+            ),
+        ),
+        Event::object(
+            origin(4),
+            write(WriteKind::Create, "A", "a2", json!({"h": 1})),
+        ),
+        // Refused: A has objects.
+        Event::schema_deleted(origin(5), "A"),
+        Event::object(origin(6), write(WriteKind::Delete, "A", "a1", json!({}))),
+        Event::object(origin(7), write(WriteKind::Delete, "A", "a2", json!({}))),
+        // A is empty now: deleted, then created again with other types.
+        Event::schema_deleted(origin(8), "A"),
+        Event::object(
+            origin(9),
+            write(WriteKind::Create, "A", "a3", json!({"f": true})),
+        ),
+    ];
+    let outcomes = Arc::new(Outcomes::new());
+    let waits: Vec<_> = events.iter().map(|e| outcomes.wait_for(e.id)).collect();
+    log.append(events).await.unwrap();
+    let memory = Arc::new(MemoryStore::new());
+    let mut p = Projector::new(
+        log.reader(0).await.unwrap(),
+        memory.clone() as Arc<dyn ProjectionStore>,
+        Some(outcomes),
+    );
+    p.catch_up().await.unwrap();
+    check_fields_and_classes_deleted(memory.as_ref()).await;
+    // PostgreSQL applies a commit's net effect in its own order: the same log must give the
+    // same state there.
+    let pg = PgScratch::new().await;
+    let mut p = Projector::new(
+        log.reader(0).await.unwrap(),
+        pg.store.clone() as Arc<dyn ProjectionStore>,
+        None,
+    );
+    p.catch_up().await.unwrap();
+    check_fields_and_classes_deleted(pg.store.as_ref()).await;
+    pg.drop().await;
+    let mut applied = Vec::new();
+    for (i, w) in waits.into_iter().enumerate() {
+        let outcome = w.await.unwrap();
+        if i == 2 {
+            let Outcome::Applied { writes } = &outcome else {
+                panic!("{outcome:?}")
+            };
+            assert_eq!(writes[0].results["f"], json!(5));
+        }
+        applied.push(matches!(outcome, Outcome::Applied { .. }));
+    }
+    assert_eq!(
+        applied,
+        vec![true, true, true, true, false, true, true, true, true]
+    );
+}
+
+async fn check_fields_and_classes_deleted(store: &dyn ReadStore) {
+    let a = store.schema("app", "A").await.unwrap().unwrap();
+    assert_eq!(a.fields["f"], model::FieldType::Boolean);
+    assert!(!a.fields.contains_key("g"), "{a:?}");
+    let a3 = store.get("app", "A", "a3").await.unwrap().unwrap();
+    assert_eq!(a3.fields["f"], json!(true));
+    for gone in ["a1", "a2"] {
+        assert!(store.get("app", "A", gone).await.unwrap().is_none());
+    }
+}
+
+/// A PostgreSQL read model in schemas of its own (`CHRONICLE_TEST_DATABASE_URL`).
+struct PgScratch {
+    store: Arc<readmodel::postgres::PgStore>,
+    root: String,
+}
+
+impl PgScratch {
+    async fn new() -> PgScratch {
+        let url = std::env::var("CHRONICLE_TEST_DATABASE_URL")
+            .expect("CHRONICLE_TEST_DATABASE_URL must point at a PostgreSQL database");
+        let root = format!("fold_{}", &uuid::Uuid::new_v4().simple().to_string()[..16]);
+        let store = readmodel::postgres::PgStore::connect(&url, &root, 2)
+            .await
+            .unwrap();
+        PgScratch {
+            store: Arc::new(store),
+            root,
+        }
+    }
+
+    async fn drop(self) {
+        let schemas: Vec<String> =
+            sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE nspname LIKE $1")
+                .bind(format!("{}%", self.root))
+                .fetch_all(self.store.pool())
+                .await
+                .unwrap();
+        for s in schemas {
+            sqlx::query(&format!("DROP SCHEMA \"{s}\" CASCADE"))
+                .execute(self.store.pool())
+                .await
+                .unwrap();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_deleted_field_is_stripped_from_objects_the_next_batch_reads_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let log: Arc<dyn EventLog> = Arc::new(
+        SqliteLog::open(&dir.path().join("log.sqlite"))
+            .await
+            .unwrap(),
+    );
+    let store = Arc::new(MemoryStore::new());
+    let mut p = Projector::new(
+        log.reader(0).await.unwrap(),
+        store.clone() as Arc<dyn ProjectionStore>,
+        None,
+    );
+    log.append(vec![Event::object(
+        origin(1),
+        write(WriteKind::Create, "A", "a1", json!({"f": 1, "g": 1})),
+    )])
+    .await
+    .unwrap();
+    p.catch_up().await.unwrap();
+    log.append(vec![
+        Event::schema(origin(2), "A", json!({"fields": {"f": {"__op": "Delete"}}})),
+        Event::object(
+            origin(3),
+            write(WriteKind::Update, "A", "a1", json!({"g": 2})),
+        ),
+    ])
+    .await
+    .unwrap();
+    p.catch_up().await.unwrap();
+    let a1 = store.get("app", "A", "a1").await.unwrap().unwrap();
+    assert!(!a1.fields.contains_key("f"), "{:?}", a1.fields);
+    assert_eq!(a1.fields["g"], json!(2));
+}

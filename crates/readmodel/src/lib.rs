@@ -110,6 +110,18 @@ pub enum Change {
         app: String,
         class: String,
     },
+    /// A field deleted through the schema API: its value gone from every object of the class
+    /// (and, for a Relation, every membership). The schema itself comes as a `PutSchema`.
+    DropField {
+        app: String,
+        class: String,
+        field: String,
+    },
+    /// An empty class deleted through the schema API: its schema is gone.
+    DropClass {
+        app: String,
+        class: String,
+    },
     /// One more analytics event `name` with these dimensions in this hour.
     Tracked {
         app: String,
@@ -135,7 +147,9 @@ impl Change {
             | Change::DeleteObject { app, .. }
             | Change::Relation { app, .. }
             | Change::Tracked { app, .. }
-            | Change::PurgeClass { app, .. } => app,
+            | Change::PurgeClass { app, .. }
+            | Change::DropField { app, .. }
+            | Change::DropClass { app, .. } => app,
         }
     }
 }

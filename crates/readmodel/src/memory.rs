@@ -284,6 +284,20 @@ fn apply(data: &mut AppData, change: Change) {
         Change::PurgeClass { class, .. } => {
             data.classes.remove(&class);
         }
+        Change::DropField { class, field, .. } => {
+            if let Some(cd) = data.classes.get_mut(&class) {
+                for fields in cd.objects.values_mut() {
+                    if fields.contains_key(&field) {
+                        Arc::make_mut(fields).remove(&field);
+                    }
+                }
+                cd.relations.retain(|(f, _), _| f != &field);
+            }
+        }
+        Change::DropClass { class, .. } => {
+            data.classes.remove(&class);
+            data.schemas.remove(&class);
+        }
         Change::Tracked {
             name,
             hour,

@@ -1,5 +1,6 @@
 'use strict';
-// Parse.Schema through the JS SDK: get and all; save, addField and update.
+// Parse.Schema through the JS SDK: get and all; save, addField and update; deleteField,
+// purge and delete.
 
 const { describe, it, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -36,5 +37,22 @@ describe('Parse.Schema', () => {
     await assert.rejects(new Parse.Schema('Planet').save(), err => err.code === 103);
     const planet = await new Parse.Object('Planet', { name: 'Saturn', moons: 146, ringed: true }).save(null, { useMasterKey: true });
     assert.ok(planet.id);
+  });
+
+  it('deleteField removes the values, delete needs an empty class', async () => {
+    const moon = await new Parse.Object('Moon', { name: 'Io', secret: 's' }).save(null, { useMasterKey: true });
+    const schema = new Parse.Schema('Moon');
+    schema.deleteField('secret');
+    const updated = await schema.update();
+    assert.equal(updated.fields.secret, undefined);
+    const fetched = await new Parse.Query('Moon').get(moon.id, { useMasterKey: true });
+    assert.equal(fetched.get('secret'), undefined);
+    assert.equal(fetched.get('name'), 'Io');
+
+    await assert.rejects(new Parse.Schema('Moon').delete(), err => err.code === 255);
+    await new Parse.Schema('Moon').purge();
+    await new Parse.Schema('Moon').delete();
+    const all = await Parse.Schema.all();
+    assert.ok(!all.some(s => s.className === 'Moon'));
   });
 });

@@ -277,6 +277,60 @@ impl PgStore {
         Ok(())
     }
 
+    /// Runs a class-wide change. A deleted class keeps its (empty) table: other projectors
+    /// remember which tables exist, and an empty table without a schema row is no class.
+    async fn apply_clear(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        clear: &Clear,
+    ) -> Result<(), StoreError> {
+        let (app, class) = clear.class();
+        let join = format!("{}._join", ident(&self.app_schema(app)));
+        match clear {
+            Clear::Purge(..) | Clear::DropClass(..) => {
+                sqlx::query(&format!("DELETE FROM {}", self.table(app, class)))
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(&format!("DELETE FROM {join} WHERE class = $1"))
+                    .bind(class)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            Clear::DropField(_, _, field) => {
+                sqlx::query(&format!(
+                    "UPDATE {} SET data = data - $1 WHERE data ? $1",
+                    self.table(app, class)
+                ))
+                .bind(field)
+                .execute(&mut *tx)
+                .await?;
+                sqlx::query(&format!(
+                    "DELETE FROM {join} WHERE class = $1 AND field = $2"
+                ))
+                .bind(class)
+                .bind(field)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        if let Clear::DropClass(..) = clear {
+            sqlx::query(&format!(
+                "DELETE FROM {}._schema WHERE class = $1",
+                ident(&self.app_schema(app))
+            ))
+            .bind(class)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(self.schema_channel())
+                .bind(format!("{app}\n{class}"))
+                .execute(&mut *tx)
+                .await?;
+            self.sync_indexes(tx, app, &ClassSchema::new(class)).await?;
+        }
+        Ok(())
+    }
+
     async fn ensure_class(
         &self,
         tx: &mut sqlx::PgConnection,
@@ -549,8 +603,45 @@ struct Net {
     relations: Vec<Change>,
     /// (app, event name, hour, dimensions as JSON text) -> how many.
     tracked: HashMap<(String, String, String, String), i64>,
-    /// Classes emptied, before any of the objects and relations above (which came after).
-    purges: Vec<(String, String)>,
+    /// Classes emptied, fields dropped and classes deleted, in log order, before any of the
+    /// schemas, objects and relations above (which came after them).
+    clears: Vec<Clear>,
+}
+
+/// A change that reaches every object of a class.
+enum Clear {
+    Purge(String, String),
+    DropField(String, String, String),
+    DropClass(String, String),
+}
+
+impl Clear {
+    fn class(&self) -> (&str, &str) {
+        match self {
+            Clear::Purge(a, c) | Clear::DropField(a, c, _) | Clear::DropClass(a, c) => (a, c),
+        }
+    }
+}
+
+impl Net {
+    /// Forgets what the batch wrote to `class` before a clear: the clear runs first.
+    fn forget_objects(
+        &mut self,
+        app: &str,
+        class: &str,
+        object_at: &mut HashMap<ObjectKey, usize>,
+    ) {
+        let of_class = |a: &str, c: &str| a == app && c == class;
+        self.objects.retain(|((a, c, _), _)| !of_class(a, c));
+        *object_at = self
+            .objects
+            .iter()
+            .enumerate()
+            .map(|(i, (k, _))| (k.clone(), i))
+            .collect();
+        self.relations
+            .retain(|r| !matches!(r, Change::Relation { app: a, class: c, .. } if of_class(a, c)));
+    }
 }
 
 fn net_effect(changes: Vec<Change>) -> Net {
@@ -587,19 +678,34 @@ fn net_effect(changes: Vec<Change>) -> Net {
             }
             relation @ Change::Relation { .. } => net.relations.push(relation),
             Change::PurgeClass { app, class } => {
-                // What the batch wrote to the class before the purge is gone with it.
-                let of_class = |a: &str, c: &str| a == app && c == class;
-                net.objects.retain(|((a, c, _), _)| !of_class(a, c));
-                object_at = net
-                    .objects
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (k, _))| (k.clone(), i))
-                    .collect();
-                net.relations.retain(
-                    |r| !matches!(r, Change::Relation { app: a, class: c, .. } if of_class(a, c)),
-                );
-                net.purges.push((app, class));
+                net.forget_objects(&app, &class, &mut object_at);
+                net.clears.push(Clear::Purge(app, class));
+            }
+            Change::DropField { app, class, field } => {
+                // Objects written before the drop lose the field; later ones may have it again.
+                for ((a, c, _), state) in net.objects.iter_mut() {
+                    if let (true, Some(o)) = (a == &app && c == &class, state) {
+                        o.fields.remove(&field);
+                    }
+                }
+                net.relations.retain(|r| {
+                    !matches!(r, Change::Relation { app: a, class: c, delta, .. }
+                        if a == &app && c == &class && delta.field == field)
+                });
+                net.clears.push(Clear::DropField(app, class, field));
+            }
+            Change::DropClass { app, class } => {
+                net.forget_objects(&app, &class, &mut object_at);
+                if let Some(i) = schema_at.remove(&(app.clone(), class.clone())) {
+                    net.schemas.remove(i);
+                    schema_at = net
+                        .schemas
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (a, s))| ((a.clone(), s.class_name.clone()), i))
+                        .collect();
+                }
+                net.clears.push(Clear::DropClass(app, class));
             }
             Change::Tracked {
                 app,
@@ -658,7 +764,7 @@ impl ProjectionStore for PgStore {
             .map(|(a, _)| a.as_str())
             .chain(net.objects.iter().map(|((a, _, _), _)| a.as_str()))
             .chain(net.tracked.keys().map(|(a, _, _, _)| a.as_str()))
-            .chain(net.purges.iter().map(|(a, _)| a.as_str()))
+            .chain(net.clears.iter().map(|c| c.class().0))
             .collect();
         apps.sort();
         apps.dedup();
@@ -666,6 +772,12 @@ impl ProjectionStore for PgStore {
             self.ensure_app(&mut tx, app).await?;
         }
         let mut created: Vec<String> = apps.iter().map(|a| a.to_string()).collect();
+        for clear in &net.clears {
+            let (app, class) = clear.class();
+            self.ensure_class(&mut tx, app, class).await?;
+            created.push(format!("{app}/{class}"));
+            self.apply_clear(&mut tx, clear).await?;
+        }
         for (app, schema) in &net.schemas {
             self.ensure_class(&mut tx, app, &schema.class_name).await?;
             created.push(format!("{app}/{}", schema.class_name));
@@ -684,20 +796,6 @@ impl ProjectionStore for PgStore {
                 .execute(&mut *tx)
                 .await?;
             self.sync_indexes(&mut tx, app, schema).await?;
-        }
-        for (app, class) in &net.purges {
-            self.ensure_class(&mut tx, app, class).await?;
-            created.push(format!("{app}/{class}"));
-            sqlx::query(&format!("DELETE FROM {}", self.table(app, class)))
-                .execute(&mut *tx)
-                .await?;
-            sqlx::query(&format!(
-                "DELETE FROM {}._join WHERE class = $1",
-                ident(&self.app_schema(app))
-            ))
-            .bind(class)
-            .execute(&mut *tx)
-            .await?;
         }
         // Objects, grouped per class: one statement per class for the upserts.
         let mut puts: HashMap<(String, String), Vec<Object>> = HashMap::new();
@@ -858,6 +956,11 @@ impl ProjectionStore for PgStore {
         }
         for (app, schema) in &net.schemas {
             self.forget_schema(Some((app, &schema.class_name)));
+        }
+        for clear in &net.clears {
+            if let Clear::DropClass(app, class) = clear {
+                self.forget_schema(Some((app, class)));
+            }
         }
         Ok(())
     }
