@@ -84,6 +84,28 @@ pub struct AppArgs {
         default_value_t = 1000
     )]
     pub max_batch_size: usize,
+    /// Whether clients with app keys only (no user) may upload files (Parse Server's
+    /// `fileUpload.enableForPublic`).
+    #[arg(long = "fileUpload.enableForPublic", env = "PARSE_SERVER_FILE_UPLOAD_ENABLE_FOR_PUBLIC",
+          default_value_t = false, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub file_upload_public: bool,
+    /// Whether anonymous users may upload files.
+    #[arg(long = "fileUpload.enableForAnonymousUser", env = "PARSE_SERVER_FILE_UPLOAD_ENABLE_FOR_ANONYMOUS_USER",
+          default_value_t = false, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub file_upload_anonymous: bool,
+    /// Whether logged-in users may upload files.
+    #[arg(long = "fileUpload.enableForAuthenticatedUser", env = "PARSE_SERVER_FILE_UPLOAD_ENABLE_FOR_AUTHENTICATED_USER",
+          default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub file_upload_authenticated: bool,
+    /// Allowed file extensions: patterns (JavaScript regex syntax, `*` for any), comma-separated;
+    /// by default anything but html/htm. The master key is not bound by them.
+    #[arg(long = "fileUpload.fileExtensions", env = "PARSE_SERVER_FILE_UPLOAD_FILE_EXTENSIONS",
+          value_delimiter = ',', default_value = model::file::DEFAULT_FILE_EXTENSIONS)]
+    pub file_extensions: Vec<String>,
+    /// Store files under the name the client gave, without a random prefix.
+    #[arg(long = "preserveFileName", env = "PARSE_SERVER_PRESERVE_FILE_NAME",
+          default_value_t = false, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub preserve_file_name: bool,
     /// How long a write waits for projection before answering with an error, in milliseconds.
     #[arg(
         long = "projectionTimeoutMs",
@@ -99,6 +121,10 @@ pub struct StackArgs {
     /// Where the embedded event log (and generated keys) are kept.
     #[arg(long = "dataDir", env = "CHRONICLE_DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
+    /// Where uploaded files are kept. Default: `<dataDir>/files` on the embedded stack; in
+    /// PostgreSQL (next to the read model) when --databaseURI is given.
+    #[arg(long = "filesDirectory", env = "CHRONICLE_FILES_DIRECTORY")]
+    pub files_directory: Option<PathBuf>,
     /// PostgreSQL read model, e.g. postgres://user:pass@host/db (Parse Server's option name).
     #[arg(long = "databaseURI", env = "PARSE_SERVER_DATABASE_URI")]
     pub database_uri: Option<String>,
@@ -267,6 +293,15 @@ impl ServeArgs {
         app.allow_client_class_creation = a.allow_client_class_creation;
         app.max_batch = a.max_batch_size;
         app.projection_timeout = Duration::from_millis(a.projection_timeout_ms);
+        let patterns: Vec<&str> = a.file_extensions.iter().map(String::as_str).collect();
+        app.upload_policy = model::file::UploadPolicy {
+            enable_for_public: a.file_upload_public,
+            enable_for_anonymous_user: a.file_upload_anonymous,
+            enable_for_authenticated_user: a.file_upload_authenticated,
+            file_extensions: model::file::UploadPolicy::extensions(&patterns)
+                .map_err(anyhow::Error::msg)?,
+        };
+        app.preserve_file_name = a.preserve_file_name;
         Ok(app)
     }
 }

@@ -77,7 +77,7 @@ async fn serve_whole_api(
     args: &ServeArgs,
     app: Arc<api::AppConfig>,
 ) -> anyhow::Result<()> {
-    let reads = QueryApi::new(stack.reads.clone());
+    let reads = QueryApi::new(stack.reads.clone(), stack.files.clone());
     let handler = Arc::new(CommandApi::new(reads, stack.log()?, stack.outcomes.clone()));
     serve_http(
         api::router(app.clone(), handler),
@@ -92,7 +92,7 @@ async fn query_api(args: ServeArgs) -> anyhow::Result<()> {
     let app = Arc::new(args.app_config(false)?);
     let stack = Stack::open(&args.stack, false).await?;
     stack.require_distributed()?;
-    let handler = Arc::new(QueryApi::new(stack.reads.clone()));
+    let handler = Arc::new(QueryApi::new(stack.reads.clone(), stack.files.clone()));
     serve_http(
         api::router(app.clone(), handler),
         &args.http.host,

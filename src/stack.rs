@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use api::AppConfig;
 use events::{EventLog, KafkaLog, SqliteLog};
+use files::{DiskFileStore, FileStore, PgFileStore};
 use projector::Projector;
 use readmodel::postgres::{spawn_outcome_listener, spawn_schema_listener, PgStore};
 use readmodel::{MemoryStore, Outcomes, ProjectionStore, ReadStore};
@@ -17,6 +18,8 @@ use crate::config::StackArgs;
 pub struct Stack {
     log: Option<Arc<dyn EventLog>>,
     pub reads: Arc<dyn ReadStore>,
+    /// Where uploaded files' bytes live.
+    pub files: Arc<dyn FileStore>,
     projection: Arc<dyn ProjectionStore>,
     pg: Option<Arc<PgStore>>,
     database_uri: Option<String>,
@@ -66,9 +69,19 @@ impl Stack {
                     (memory.clone(), memory, None)
                 }
             };
+        let files: Arc<dyn FileStore> = match (&args.files_directory, &pg) {
+            (Some(dir), _) => Arc::new(DiskFileStore::new(dir)),
+            (None, Some(pg)) => Arc::new(
+                PgFileStore::connect(pg.pool().clone(), &args.read_model_schema)
+                    .await
+                    .context("cannot prepare file storage in PostgreSQL")?,
+            ),
+            (None, None) => Arc::new(DiskFileStore::new(args.data_dir.join("files"))),
+        };
         Ok(Stack {
             log,
             reads,
+            files,
             projection,
             pg,
             database_uri: args.database_uri.clone(),

@@ -397,3 +397,42 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+impl TestServer {
+    /// Every event in this server's log, in order per partition (read as a consumer of the log
+    /// would: the SQLite file, or the Kafka topic).
+    pub async fn logged_events(&self) -> Vec<events::Event> {
+        use events::EventLog;
+        let log: Box<dyn EventLog> = if distributed() {
+            Box::new(
+                events::KafkaLog::connect(events::KafkaConfig {
+                    brokers: required_env("CHRONICLE_TEST_KAFKA_BROKERS"),
+                    topic: self.namespace.clone(),
+                    partitions: 3,
+                    replication: 1,
+                    options: vec![],
+                })
+                .await
+                .expect("connect to the Kafka log"),
+            )
+        } else {
+            Box::new(
+                events::SqliteLog::open(&self.data_dir.join("events.sqlite"))
+                    .await
+                    .expect("open the SQLite log"),
+            )
+        };
+        let mut all = Vec::new();
+        for p in log.partitions().await.expect("partitions") {
+            let mut reader = log.reader(p).await.expect("reader");
+            let end = reader.end().await.expect("end");
+            let mut from = 1;
+            while from <= end {
+                let batch = reader.next_batch(from, 1000).await.expect("read the log");
+                from = batch.last().map(|e| e.position + 1).unwrap_or(end + 1);
+                all.extend(batch.into_iter().map(|e| e.event));
+            }
+        }
+        all
+    }
+}

@@ -22,6 +22,10 @@ pub struct AppConfig {
     pub allow_client_class_creation: bool,
     /// How long a write waits for its event to be projected before the client gets an error.
     pub projection_timeout: std::time::Duration,
+    /// Who may upload files, and which extensions (Parse Server's `fileUpload`).
+    pub upload_policy: model::file::UploadPolicy,
+    /// Store files under the client's name, without a random prefix (`preserveFileName`).
+    pub preserve_file_name: bool,
 }
 
 impl AppConfig {
@@ -39,6 +43,8 @@ impl AppConfig {
             max_limit: None,
             allow_client_class_creation: false,
             projection_timeout: std::time::Duration::from_secs(30),
+            upload_policy: model::file::UploadPolicy::default(),
+            preserve_file_name: false,
         }
     }
 

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use axum::http::{HeaderMap, Method};
 use base64::Engine;
 use model::{code, Map, ParseError};
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde_json::Value;
 
 use crate::{ApiError, AppConfig, Route};
@@ -46,6 +47,39 @@ pub struct RequestContext {
     pub server_url: String,
     /// The mount the request came in on (`/parse`, `/1`, …); batch paths must start with it.
     pub mount: String,
+    /// The `Range` header, for file downloads.
+    pub range: Option<String>,
+}
+
+impl RequestContext {
+    /// Where a stored file is served: `<server>/files/<appId>/<name>`, the name URL-encoded.
+    pub fn file_url(&self, name: &str) -> String {
+        format!(
+            "{}/files/{}/{}",
+            self.server_url,
+            utf8_percent_encode(&self.app.app_id, COMPONENT),
+            utf8_percent_encode(name, COMPONENT)
+        )
+    }
+}
+
+/// What JavaScript's `encodeURIComponent` leaves alone: alphanumerics and `-_.!~*'()`.
+const COMPONENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'!')
+    .remove(b'~')
+    .remove(b'*')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')');
+
+/// A file upload's bytes, and the content type the client gave them.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    pub data: bytes::Bytes,
+    pub content_type: Option<String>,
 }
 
 /// A normalised request.
@@ -57,6 +91,8 @@ pub struct ParseRequest {
     pub params: Map,
     pub body: Map,
     pub ctx: RequestContext,
+    /// `POST /files/<name>`: the file.
+    pub upload: Option<Upload>,
 }
 
 /// Client keys as sent, each in its own slot: a key only counts in the slot it belongs to.
@@ -277,6 +313,7 @@ pub(crate) fn normalize(
         request_id: header(raw.headers, "x-parse-request-id"),
         server_url: format!("{proto}://{host}{mount}"),
         mount,
+        range: header(raw.headers, "range"),
     };
     Ok(ParseRequest {
         method,
@@ -284,5 +321,85 @@ pub(crate) fn normalize(
         params,
         body,
         ctx,
+        upload: None,
     })
+}
+
+/// A request that needs no keys (a file download by URL): it acts with no more than the app's
+/// public rights.
+pub(crate) fn keyless(
+    raw: RawRequest<'_>,
+    app: &Arc<AppConfig>,
+    mount: String,
+    route: Route,
+) -> ParseRequest {
+    let host = header(raw.headers, "host").unwrap_or_else(|| "localhost".to_string());
+    let proto = header(raw.headers, "x-forwarded-proto").unwrap_or_else(|| "http".to_string());
+    ParseRequest {
+        method: raw.method,
+        route,
+        params: Map::new(),
+        body: Map::new(),
+        ctx: RequestContext {
+            app: app.clone(),
+            auth: Auth::Public,
+            installation_id: None,
+            client_version: None,
+            request_id: None,
+            server_url: format!("{proto}://{host}{mount}"),
+            mount,
+            range: header(raw.headers, "range"),
+        },
+        upload: None,
+    }
+}
+
+/// Splits an upload's body into the JSON the key check reads and the file. The JS SDK sends
+/// `{"_ApplicationId", …, "base64", "_ContentType"}` as text when the headers carry no app
+/// id; any other client sends the bytes themselves with its keys in headers.
+pub(crate) fn split_upload(
+    headers: &HeaderMap,
+    app: &AppConfig,
+    body: &bytes::Bytes,
+) -> Result<(bytes::Bytes, Upload), ApiError> {
+    let keys = keys_from_headers(headers, app);
+    let raw_upload = || Upload {
+        data: body.clone(),
+        content_type: header(headers, "content-type"),
+    };
+    if keys.app_id.is_some() {
+        return Ok((bytes::Bytes::new(), raw_upload()));
+    }
+    let Ok(Value::Object(mut json)) = serde_json::from_slice::<Value>(body) else {
+        // No keys anywhere: the key check refuses it.
+        return Ok((bytes::Bytes::new(), raw_upload()));
+    };
+    let content_type = match json.get("_ContentType") {
+        Some(Value::String(t)) => Some(t.clone()),
+        _ => None,
+    };
+    let encoded = take_str(&mut json, "base64").unwrap_or_default();
+    json.remove("fileData");
+    // A data URI carries its own type: `data:image/png;base64,…`.
+    let (uri_type, encoded) = match encoded
+        .strip_prefix("data:")
+        .and_then(|r| r.split_once(','))
+    {
+        Some((meta, data)) => (
+            meta.strip_suffix(";base64").map(str::to_string),
+            data.to_string(),
+        ),
+        None => (None, encoded),
+    };
+    let data = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .map_err(|_| ParseError::new(code::FILE_SAVE_ERROR, "Invalid file upload."))?;
+    let rest = serde_json::to_vec(&Value::Object(json)).map_err(ApiError::internal)?;
+    Ok((
+        bytes::Bytes::from(rest),
+        Upload {
+            data: bytes::Bytes::from(data),
+            content_type: content_type.or(uri_type),
+        },
+    ))
 }

@@ -3,6 +3,7 @@
 
 use axum::http::Method;
 use model::names::validate_class_name;
+use model::{code, ParseError};
 
 use crate::ApiError;
 
@@ -66,6 +67,24 @@ pub enum Route {
     DeleteSchema {
         class: String,
     },
+    /// `POST /files/<name>`: a file upload (raw body, or the JS SDK's JSON with `base64`).
+    UploadFile {
+        name: String,
+    },
+    /// `GET /files/<appId>/<name>`: the file's bytes; no keys needed, as in Parse Server.
+    GetFile {
+        app_id: String,
+        name: String,
+    },
+    /// `GET /files/<appId>/metadata/<name>`: what is known about the file besides its bytes.
+    FileMetadata {
+        app_id: String,
+        name: String,
+    },
+    /// `DELETE /files/<name>` (master key)
+    DeleteFile {
+        name: String,
+    },
     /// `DELETE /purge/<class>` (master key): every object of the class deleted.
     Purge {
         class: String,
@@ -85,7 +104,14 @@ impl Route {
                 | Route::ServerInfo
                 | Route::GetSchemas
                 | Route::GetSchema { .. }
+                | Route::GetFile { .. }
+                | Route::FileMetadata { .. }
         )
+    }
+
+    /// Routes served without the app's keys (file downloads, which browsers fetch by URL).
+    pub fn is_keyless(&self) -> bool {
+        matches!(self, Route::GetFile { .. } | Route::FileMetadata { .. })
     }
 
     pub fn parse(method: &Method, path: &str) -> Result<Route, ApiError> {
@@ -133,6 +159,25 @@ impl Route {
             },
             ("GET", ["serverInfo"]) => Route::ServerInfo,
             ("DELETE", ["purge", c]) => Route::Purge { class: class(c)? },
+            ("POST", ["files"]) => {
+                return Err(
+                    ParseError::new(code::INVALID_FILE_NAME, "Filename not provided.").into(),
+                )
+            }
+            ("POST", ["files", name]) => Route::UploadFile {
+                name: name.to_string(),
+            },
+            ("DELETE", ["files", name]) => Route::DeleteFile {
+                name: name.to_string(),
+            },
+            ("GET", ["files", app, name]) => Route::GetFile {
+                app_id: app.to_string(),
+                name: name.to_string(),
+            },
+            ("GET", ["files", app, "metadata", name]) => Route::FileMetadata {
+                app_id: app.to_string(),
+                name: name.to_string(),
+            },
             ("GET", ["schemas"]) => Route::GetSchemas,
             ("GET", ["schemas", c]) => Route::GetSchema { class: class(c)? },
             ("POST", ["schemas"]) => Route::CreateSchema { class: None },

@@ -12,15 +12,34 @@ use axum::Router;
 use serde_json::{json, Value};
 use tracing::Instrument;
 
-use crate::request::{normalize, strip_mount, RawRequest};
-use crate::{ApiError, AppConfig, ParseRequest};
+use crate::request::{keyless, normalize, split_upload, strip_mount, RawRequest};
+use crate::{ApiError, AppConfig, ParseRequest, Route};
 
-/// A handler's answer: status, JSON body and, for creates, the new object's URL.
+/// An upload over `maxUploadSize`: the SDKs' FileTooLarge, with the limit in the message.
+fn too_large_upload(limit: usize) -> ApiError {
+    model::ParseError::new(
+        model::code::FILE_TOO_LARGE,
+        format!("File size exceeds the maximum upload size of {limit} bytes (maxUploadSize)."),
+    )
+    .into()
+}
+
+/// A handler's answer: status, JSON body and, for creates, the new object's URL; or, for file
+/// downloads, bytes.
 #[derive(Debug, Clone)]
 pub struct ParseResponse {
     pub status: StatusCode,
     pub body: Value,
     pub location: Option<String>,
+    pub raw: Option<RawBody>,
+}
+
+/// A body that is not JSON: a file's bytes with their type and any extra headers.
+#[derive(Debug, Clone)]
+pub struct RawBody {
+    pub content_type: String,
+    pub data: bytes::Bytes,
+    pub headers: Vec<(HeaderName, String)>,
 }
 
 impl ParseResponse {
@@ -29,6 +48,17 @@ impl ParseResponse {
             status: StatusCode::OK,
             body,
             location: None,
+            raw: None,
+        }
+    }
+
+    /// Bytes rather than JSON.
+    pub fn raw(status: StatusCode, raw: RawBody) -> Self {
+        ParseResponse {
+            status,
+            body: Value::Null,
+            location: None,
+            raw: Some(raw),
         }
     }
 
@@ -37,13 +67,29 @@ impl ParseResponse {
             status: StatusCode::CREATED,
             body,
             location: Some(location),
+            raw: None,
         }
     }
 }
 
 impl IntoResponse for ParseResponse {
     fn into_response(self) -> Response {
-        let mut res = (self.status, axum::Json(self.body)).into_response();
+        let mut res = match self.raw {
+            Some(raw) => {
+                let mut res = (self.status, raw.data).into_response();
+                let h = res.headers_mut();
+                if let Ok(v) = HeaderValue::from_str(&raw.content_type) {
+                    h.insert(header::CONTENT_TYPE, v);
+                }
+                for (name, value) in raw.headers {
+                    if let Ok(v) = HeaderValue::from_str(&value) {
+                        h.insert(name, v);
+                    }
+                }
+                res
+            }
+            None => (self.status, axum::Json(self.body)).into_response(),
+        };
         if let Some(loc) = self.location.and_then(|l| HeaderValue::from_str(&l).ok()) {
             res.headers_mut().insert(header::LOCATION, loc);
         }
@@ -122,10 +168,46 @@ async fn answer(shared: Shared, req: Request) -> Response {
     if rest == "/health" {
         return axum::Json(json!({"status": "ok"})).into_response();
     }
-    let bytes = match to_bytes(Body::new(body), shared.app.max_body_bytes).await {
+    // File routes read their bodies, and downloads their keys, differently: find them first.
+    let route = match rest.starts_with("/files") {
+        true => Route::parse(&parts.method, &rest),
+        false => Err(ApiError::NoRoute(String::new())),
+    };
+    if let Some(route) = route.as_ref().ok().filter(|r| r.is_keyless()) {
+        let raw = RawRequest {
+            method: parts.method.clone(),
+            query: parts.uri.query(),
+            headers: &parts.headers,
+            body: &[],
+        };
+        let req = keyless(raw, &shared.app, mount, route.clone());
+        return match shared.handler.handle(req).await {
+            Ok(r) => r.into_response(),
+            Err(e) => e.into_response(),
+        };
+    }
+    let upload = match route {
+        Ok(Route::UploadFile { .. }) => true,
+        // `POST /files` names no file: refused before its body is read, as Parse Server does.
+        Err(e @ ApiError::Parse(_)) => return e.into_response(),
+        _ => false,
+    };
+    let limit = shared.app.max_body_bytes;
+    let mut bytes = match to_bytes(Body::new(body), limit).await {
         Ok(b) => b,
+        Err(_) if upload => return too_large_upload(limit).into_response(),
         Err(_) => return ApiError::TooLarge.into_response(),
     };
+    let mut file = None;
+    if upload {
+        match split_upload(&parts.headers, &shared.app, &bytes) {
+            Ok((json, f)) => {
+                bytes = json;
+                file = Some(f);
+            }
+            Err(e) => return e.into_response(),
+        }
+    }
     let raw = RawRequest {
         method: parts.method.clone(),
         query: parts.uri.query(),
@@ -133,7 +215,10 @@ async fn answer(shared: Shared, req: Request) -> Response {
         body: &bytes,
     };
     let result = match normalize(raw, &shared.app, mount, &rest) {
-        Ok(req) => shared.handler.handle(req).await,
+        Ok(mut req) => {
+            req.upload = file;
+            shared.handler.handle(req).await
+        }
         Err(e) => Err(e),
     };
     match result {

@@ -89,6 +89,7 @@ impl CommandApi {
                     params,
                     body,
                     ctx: req.ctx.clone(),
+                    upload: None,
                 }))
             })
             .collect()

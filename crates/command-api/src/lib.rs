@@ -5,6 +5,7 @@
 mod analytics;
 mod batch;
 mod config;
+mod files;
 mod objects;
 mod purge;
 mod schemas;
@@ -45,6 +46,8 @@ impl Handler for CommandApi {
             Route::CreateSchema { class } => self.write_schema(&req, class.as_deref(), true).await,
             Route::UpdateSchema { class } => self.write_schema(&req, Some(class), false).await,
             Route::DeleteSchema { class } => self.delete_schema(&req, class).await,
+            Route::UploadFile { name } => self.upload(&req, name).await,
+            Route::DeleteFile { name } => self.delete_file(&req, name).await,
             route if route.is_read() => self.reads.handle(req).await,
             _ => {
                 let prepared = self.prepare(&req).await?;

@@ -84,6 +84,12 @@ pub enum EventKind {
     /// The schema API deleted `class`, which must have no objects (`DELETE /schemas/<class>`).
     #[serde(rename = "schema.deleted")]
     SchemaDeleted,
+    /// A file was uploaded (`POST /files/<name>`); its bytes live in the file store.
+    #[serde(rename = "file.stored")]
+    FileStored,
+    /// A file was deleted (`DELETE /files/<name>`, master key).
+    #[serde(rename = "file.deleted")]
+    FileDeleted,
 }
 
 impl EventKind {
@@ -97,6 +103,8 @@ impl EventKind {
             EventKind::ClassPurged => "class.purged",
             EventKind::SchemaUpdated => "schema.updated",
             EventKind::SchemaDeleted => "schema.deleted",
+            EventKind::FileStored => "file.stored",
+            EventKind::FileDeleted => "file.deleted",
         }
     }
 }
@@ -116,6 +124,23 @@ pub struct Payload {
     /// Analytics events: what was tracked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tracked: Option<Tracked>,
+    /// File events: which file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<FileRecord>,
+}
+
+/// A file as the log knows it: its stored name and, when uploaded, its size, content type and
+/// SHA-256 (hex), so the log can vouch for the bytes the file store holds.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct FileRecord {
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
 }
 
 /// An analytics event: its name, its dimensions (at most eight string pairs) and, when the
@@ -221,6 +246,13 @@ impl Event {
         e
     }
 
+    /// A file stored (`FileStored`) or deleted (`FileDeleted`).
+    pub fn file(origin: Origin, kind: EventKind, file: FileRecord) -> Self {
+        let mut e = Event::new(origin, kind);
+        e.payload.file = Some(file);
+        e
+    }
+
     /// Deletes the (empty) class `class`.
     pub fn schema_deleted(origin: Origin, class: &str) -> Self {
         let mut e = Event::new(origin, EventKind::SchemaDeleted);
@@ -246,7 +278,9 @@ impl Event {
             EventKind::AnalyticsTracked
             | EventKind::ClassPurged
             | EventKind::SchemaUpdated
-            | EventKind::SchemaDeleted => return vec![],
+            | EventKind::SchemaDeleted
+            | EventKind::FileStored
+            | EventKind::FileDeleted => return vec![],
         };
         vec![Write {
             kind,

@@ -8,7 +8,7 @@ mod log;
 mod sqlite;
 
 pub use envelope::{
-    Actor, Event, EventKind, Origin, Payload, StoredEvent, Tracked, Write, WriteKind,
+    Actor, Event, EventKind, FileRecord, Origin, Payload, StoredEvent, Tracked, Write, WriteKind,
     ENVELOPE_VERSION,
 };
 pub use error::LogError;

@@ -35,7 +35,8 @@ pub mod code {
     pub const INVALID_CONTENT_LENGTH: i32 = 128;
     pub const FILE_TOO_LARGE: i32 = 129;
     pub const FILE_SAVE_ERROR: i32 = 130;
-    pub const FILE_DELETE_ERROR: i32 = 131;
+    /// The guide's FileDeleteError; Parse Server and the SDKs use 153 instead.
+    pub const FILE_DELETE_ERROR_LEGACY: i32 = 131;
     pub const INVALID_INSTALLATION_ID: i32 = 132;
     pub const INVALID_DEVICE_TYPE: i32 = 133;
     pub const INVALID_CHANNELS_ARRAY: i32 = 134;
@@ -51,6 +52,8 @@ pub mod code {
     pub const INVALID_IMAGE_DATA: i32 = 150;
     pub const UNSAVED_FILE: i32 = 151;
     pub const INVALID_PUSH_TIME: i32 = 152;
+    /// What Parse Server answers when a file cannot be deleted (`Parse.Error.FILE_DELETE_ERROR`).
+    pub const FILE_DELETE_ERROR: i32 = 153;
     pub const HOSTING_ERROR: i32 = 158;
     pub const DUPLICATE_REQUEST: i32 = 159;
     pub const INVALID_EVENT_NAME: i32 = 160;
@@ -95,6 +98,7 @@ impl ParseError {
         match self.code {
             code::OBJECT_NOT_FOUND => 404,
             code::INTERNAL_SERVER_ERROR => 500,
+            code::FILE_TOO_LARGE => 413,
             _ => 400,
         }
     }

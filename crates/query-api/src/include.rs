@@ -75,7 +75,7 @@ impl QueryApi {
                     .map_err(store_error)?;
                 for o in objects {
                     let id = o.object_id().to_string();
-                    let mut fields = render(schema.as_ref(), o, &projection);
+                    let mut fields = render(ctx, schema.as_ref(), o, &projection);
                     fields.insert("__type".into(), Value::String("Object".into()));
                     fields.insert("className".into(), Value::String(target.clone()));
                     found.insert((target.clone(), id), fields);

@@ -6,6 +6,7 @@
 
 mod analytics;
 mod config;
+mod downloads;
 mod include;
 mod resolve;
 mod schemas;
@@ -14,6 +15,7 @@ use std::sync::Arc;
 
 use api::{ApiError, Handler, ParseRequest, ParseResponse, RequestContext, Route};
 use async_trait::async_trait;
+use files::FileStore;
 use model::query::{check_get_params, Filter, Query};
 use model::{code, ClassSchema, FieldType, Map, Object, ParseError};
 use readmodel::{ReadStore, StoreError};
@@ -21,6 +23,7 @@ use serde_json::{json, Value};
 
 pub struct QueryApi {
     store: Arc<dyn ReadStore>,
+    files: Arc<dyn FileStore>,
 }
 
 /// A store failure as the client sees it: a query the store refuses is the client's mistake
@@ -33,12 +36,16 @@ pub(crate) fn store_error(e: StoreError) -> ApiError {
 }
 
 impl QueryApi {
-    pub fn new(store: Arc<dyn ReadStore>) -> Self {
-        QueryApi { store }
+    pub fn new(store: Arc<dyn ReadStore>, files: Arc<dyn FileStore>) -> Self {
+        QueryApi { store, files }
     }
 
     pub fn store(&self) -> &Arc<dyn ReadStore> {
         &self.store
+    }
+
+    pub fn files(&self) -> &Arc<dyn FileStore> {
+        &self.files
     }
 
     /// The class's schema; a class nobody has written to exists for the master key only,
@@ -139,7 +146,7 @@ impl QueryApi {
             .await
             .map_err(store_error)?
             .ok_or_else(ParseError::not_found)?;
-        let mut results = [render(schema.as_ref(), object, &query)];
+        let mut results = [render(&req.ctx, schema.as_ref(), object, &query)];
         self.include(&req.ctx, class, &query, &mut results).await?;
         let [object] = results;
         Ok(ParseResponse::ok(Value::Object(object)))
@@ -155,7 +162,7 @@ impl QueryApi {
             .await?;
         let mut results: Vec<Map> = found
             .into_iter()
-            .map(|o| render(schema.as_ref(), o, &query))
+            .map(|o| render(ctx, schema.as_ref(), o, &query))
             .collect();
         self.include(ctx, &target, &query, &mut results).await?;
         if target != class {
@@ -199,9 +206,9 @@ fn server_info(req: &ParseRequest) -> Result<ParseResponse, ApiError> {
             },
             "schemas": {
                 "addField": true,
-                "removeField": false,
+                "removeField": true,
                 "addClass": true,
-                "removeClass": false,
+                "removeClass": true,
                 "clearAllDataFromClass": true,
                 "exportClass": false,
                 "editClassLevelPermissions": true,
@@ -214,8 +221,15 @@ fn server_info(req: &ParseRequest) -> Result<ParseResponse, ApiError> {
     })))
 }
 
-/// An object as the API shows it: relation fields from the schema, `keys`/`excludeKeys` applied.
-pub fn render(schema: Option<&ClassSchema>, object: Object, query: &Query) -> Map {
+/// An object as the API shows it: relation fields from the schema, the URL of every file
+/// (computed on each read, as Parse Server does: only the name is the file's identity),
+/// `keys`/`excludeKeys` applied.
+pub fn render(
+    ctx: &RequestContext,
+    schema: Option<&ClassSchema>,
+    object: Object,
+    query: &Query,
+) -> Map {
     let mut fields = object.fields;
     if let Some(schema) = schema {
         for (field, target) in schema.relation_fields() {
@@ -225,8 +239,25 @@ pub fn render(schema: Option<&ClassSchema>, object: Object, query: &Query) -> Ma
             );
         }
     }
+    for value in fields.values_mut() {
+        match value {
+            Value::Array(items) => items.iter_mut().for_each(|v| fill_file_url(ctx, v)),
+            v => fill_file_url(ctx, v),
+        }
+    }
     query.project(&mut fields);
     fields
+}
+
+fn fill_file_url(ctx: &RequestContext, value: &mut Value) {
+    let Value::Object(m) = value else { return };
+    if m.get("__type").and_then(Value::as_str) != Some("File") {
+        return;
+    }
+    if let Some(name) = m.get("name").and_then(Value::as_str) {
+        let url = ctx.file_url(name);
+        m.insert("url".into(), Value::String(url));
+    }
 }
 
 #[async_trait]
@@ -241,6 +272,8 @@ impl Handler for QueryApi {
             Route::ServerInfo => server_info(&req),
             Route::GetSchemas => self.get_schemas(&req).await,
             Route::GetSchema { class } => self.get_schema(&req, class).await,
+            Route::GetFile { app_id, name } => self.download(&req, app_id, name).await,
+            Route::FileMetadata { app_id, name } => self.file_metadata(&req, app_id, name).await,
             other => Err(ApiError::NoRoute(format!(
                 "{} {other:?} on a read-only server",
                 req.method

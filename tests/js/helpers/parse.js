@@ -17,10 +17,10 @@ function configureParse(server, { javascriptKey = server.javascriptKey } = {}) {
  * file and configure the SDK for it. Returns a holder whose `.server` is set
  * once the `before` hook ran.
  */
-function useServer({ before, after }) {
+function useServer({ before, after }, extraArgs = []) {
   const ctx = { server: null };
   before(async () => {
-    ctx.server = await startServer();
+    ctx.server = await startServer(extraArgs);
     configureParse(ctx.server);
   });
   after(async () => {

@@ -46,7 +46,7 @@ function appendBounded(buf, chunk) {
   return next.length > MAX_LOG_CHARS ? next.slice(next.length - MAX_LOG_CHARS) : next;
 }
 
-async function startOnce() {
+async function startOnce(extraArgs = []) {
   const bin = binaryPath();
   if (!fs.existsSync(bin)) {
     throw new Error(
@@ -70,6 +70,7 @@ async function startOnce() {
     '--javascriptKey', cfg.javascriptKey,
     '--restAPIKey', cfg.restAPIKey,
     '--dataDir', dataDir,
+    ...extraArgs,
   ];
   if (process.env.CHRONICLE_TEST_STACK === 'distributed') {
     // The same process on PostgreSQL and Kafka, isolated by its own schema and topic.
@@ -175,12 +176,13 @@ async function startOnce() {
  * Starts a server and waits until GET /health answers {"status":"ok"}.
  * Returns {url, appId, masterKey, javascriptKey, restAPIKey, stop(), logs()}.
  * A start-up failure caused by a port race is retried on another port.
+ * `extraArgs` are more command-line options (e.g. `--fileUpload.enableForPublic`).
  */
-async function startServer() {
+async function startServer(extraArgs = []) {
   let lastErr;
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      return await startOnce();
+      return await startOnce(extraArgs);
     } catch (e) {
       lastErr = e;
       if (!/address (already )?in use|EADDRINUSE/i.test(String(e.stderr || ''))) throw e;
