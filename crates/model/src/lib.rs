@@ -4,6 +4,7 @@
 
 pub mod error;
 pub mod geo;
+pub mod installation;
 pub mod names;
 pub mod object;
 pub mod ops;
