@@ -105,9 +105,21 @@ async fn the_installation_header_names_a_client_that_sends_no_id() {
             "{res}"
         );
     }
-    let all = all(&s).await;
-    assert_eq!(all.len(), 1, "{all:?}");
-    assert_eq!(all[0]["badge"], 3);
+    let all_now = all(&s).await;
+    assert_eq!(all_now.len(), 1, "{all_now:?}");
+    assert_eq!(all_now[0]["badge"], 3);
+
+    // A client's header names the installation it saves, whatever the URL says (as in
+    // Parse Server): the update goes to the installation holding that id.
+    let other = create(&s, json!({"installationId": "other", "deviceType": "ios"})).await;
+    let (status, res) = send(
+        header(s.req(Method::PUT, &format!("/parse/installations/{other}")))
+            .json(&json!({"appName": "mine"})),
+    )
+    .await;
+    assert_eq!(status, 200, "{res}");
+    assert_eq!(get(&s, &id).await.1["appName"], "mine");
+    assert!(get(&s, &other).await.1.get("appName").is_none());
 
     // Without the header and without ids, a create names no installation.
     let (status, res) = post(&s, "/installations", json!({"deviceType": "ios"})).await;
