@@ -2,6 +2,7 @@
 //! HTTP dispatcher and `/batch`, so a sub-request goes where the same request alone would.
 
 use axum::http::Method;
+use model::installation::CLASS as INSTALLATION;
 use model::names::validate_class_name;
 use model::{code, ParseError};
 
@@ -148,6 +149,25 @@ impl Route {
                 class: class(c)?,
                 object_id: id.to_string(),
             },
+            // Parse Server's `/installations` routes are its class routes on `_Installation`.
+            ("GET", ["installations"]) => Route::Find {
+                class: INSTALLATION.into(),
+            },
+            ("POST", ["installations"]) => Route::Create {
+                class: INSTALLATION.into(),
+            },
+            ("GET", ["installations", id]) => Route::Get {
+                class: INSTALLATION.into(),
+                object_id: id.to_string(),
+            },
+            ("PUT", ["installations", id]) => Route::Update {
+                class: INSTALLATION.into(),
+                object_id: id.to_string(),
+            },
+            ("DELETE", ["installations", id]) => Route::Delete {
+                class: INSTALLATION.into(),
+                object_id: id.to_string(),
+            },
             ("POST", ["batch"]) => Route::Batch,
             ("GET", ["config"]) => Route::GetConfig,
             ("PUT", ["config"]) => Route::UpdateConfig,
@@ -209,6 +229,19 @@ mod tests {
             Route::parse(&Method::PATCH, "/classes/A"),
             Err(ApiError::NoRoute(_))
         ));
+        assert_eq!(
+            Route::parse(&Method::PUT, "/installations/abc").unwrap(),
+            Route::Update {
+                class: "_Installation".into(),
+                object_id: "abc".into()
+            }
+        );
+        assert_eq!(
+            Route::parse(&Method::GET, "/installations").unwrap(),
+            Route::Find {
+                class: "_Installation".into()
+            }
+        );
         match Route::parse(&Method::GET, "/classes/1bad") {
             Err(ApiError::Parse(e)) => assert_eq!(e.code, 103),
             other => panic!("{other:?}"),

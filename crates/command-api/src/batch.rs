@@ -1,6 +1,8 @@
 //! `POST /batch`: sub-requests routed as if sent alone (paths carry the mount prefix), reads
 //! answered from the read model, writes appended together in one group; with
 //! `"transaction": true` all writes form one event that applies entirely or not at all.
+//! Installation saves follow their rules here too (`installations`), decided against the
+//! state before the batch.
 
 use api::{ApiError, ParseRequest, ParseResponse, Route};
 use axum::http::Method;
@@ -124,23 +126,42 @@ impl CommandApi {
                 .map(|(i, r)| async move { (i, api::Handler::handle(&self.reads, r).await) }),
         )
         .await;
+        // Single writes are appended together; a sub-request making several writes (an
+        // installation save removing duplicates) is its own transaction unless the whole batch is.
         let mut to_submit = Vec::new();
         let mut slots = Vec::new();
+        let mut grouped = Vec::new();
         for (i, p) in prepared {
             match p {
-                Ok(p) => {
-                    to_submit.push(p);
-                    slots.push(i);
+                Ok(p) if transaction || p.writes.len() == 1 => {
+                    slots.push((i, to_submit.len() + p.answer));
+                    to_submit.extend(p.writes);
                 }
+                Ok(p) => grouped.push((i, p)),
                 Err(e) if transaction => return Err(e),
                 Err(e) => results[i] = Some(Err(e)),
             }
         }
-        if !to_submit.is_empty() {
-            let answers = self.submit(&req.ctx, to_submit, transaction).await?;
-            for (i, a) in slots.into_iter().zip(answers) {
-                results[i] = Some(a);
+        let ctx = &req.ctx;
+        let grouped_answers = join_all(
+            grouped
+                .into_iter()
+                .map(|(i, p)| async move { (i, self.submit_planned(ctx, p).await) }),
+        );
+        let answers = async {
+            if to_submit.is_empty() {
+                Ok(vec![])
+            } else {
+                self.submit(ctx, to_submit, transaction).await
             }
+        };
+        let (answers, grouped_answers) = futures::join!(answers, grouped_answers);
+        let mut answers: Vec<Option<_>> = answers?.into_iter().map(Some).collect();
+        for (i, at) in slots {
+            results[i] = answers.get_mut(at).and_then(Option::take);
+        }
+        for (i, a) in grouped_answers {
+            results[i] = Some(a);
         }
         for (i, a) in read_answers {
             results[i] = Some(a);

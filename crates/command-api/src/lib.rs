@@ -1,4 +1,5 @@
-//! The write routes: create, update and delete objects, and `/batch`. A write is validated
+//! The write routes: create, update and delete objects (installations under their own
+//! rules), and `/batch`. A write is validated
 //! against the read model, becomes an event, is appended to the log, and is answered only once
 //! the projector has applied it (read-your-writes). Reads are handed to the linked query API.
 
@@ -6,6 +7,7 @@ mod analytics;
 mod batch;
 mod config;
 mod files;
+mod installations;
 mod objects;
 mod purge;
 mod schemas;
@@ -49,12 +51,14 @@ impl Handler for CommandApi {
             Route::UploadFile { name } => self.upload(&req, name).await,
             Route::DeleteFile { name } => self.delete_file(&req, name).await,
             route if route.is_read() => self.reads.handle(req).await,
+            Route::Create { class } | Route::Update { class, .. }
+                if class == model::installation::CLASS =>
+            {
+                self.save_installation(&req).await
+            }
             _ => {
-                let prepared = self.prepare(&req).await?;
-                let mut answers = self.submit(&req.ctx, vec![prepared], false).await?;
-                answers
-                    .pop()
-                    .ok_or_else(|| ApiError::internal("no answer for a write"))?
+                let planned = self.prepare(&req).await?;
+                self.submit_planned(&req.ctx, planned).await
             }
         }
     }

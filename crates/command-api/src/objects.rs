@@ -3,7 +3,8 @@
 
 use api::{ApiError, ParseRequest, Route};
 use events::{Write, WriteKind};
-use model::names::SYSTEM_CLASSES;
+use model::installation::CLASS as INSTALLATION;
+use model::names::{check_client_access, SYSTEM_CLASSES, WRITABLE_SYSTEM_CLASSES};
 use model::write::{self, WriteKind as BodyKind};
 use model::{code, time, ClassSchema, Map, ParseError};
 use rand::distr::{Alphanumeric, SampleString};
@@ -28,11 +29,89 @@ pub(crate) struct Prepared {
     pub new_fields: bool,
 }
 
+/// The writes one request makes (several for an installation save that removes duplicates,
+/// submitted as one transaction) and which of them answers the client.
+pub(crate) struct Planned {
+    pub writes: Vec<Prepared>,
+    pub answer: usize,
+}
+
+impl Planned {
+    pub fn one(prepared: Prepared) -> Self {
+        Planned {
+            writes: vec![prepared],
+            answer: 0,
+        }
+    }
+}
+
+/// A create of `class` with `body`, checked against `schema`.
+pub(crate) fn prepare_create(
+    schema: &ClassSchema,
+    class: &str,
+    body: &Map,
+    now: &str,
+) -> Result<Prepared, ApiError> {
+    let ops = write::parse_body(body, BodyKind::Create)?;
+    let object_id = new_object_id();
+    let new_fields = !write::create(schema, &object_id, now, &ops)?
+        .new_fields
+        .is_empty();
+    Ok(Prepared {
+        write: Write {
+            kind: WriteKind::Create,
+            class: class.to_string(),
+            object_id,
+            ops: ops_json(&ops),
+        },
+        new_fields,
+    })
+}
+
+/// An update of `current` with `body`, checked against `schema`.
+pub(crate) fn prepare_update(
+    schema: &ClassSchema,
+    class: &str,
+    current: &model::Object,
+    body: &Map,
+    now: &str,
+) -> Result<Prepared, ApiError> {
+    let ops = write::parse_body(body, BodyKind::Update)?;
+    let new_fields = !write::update(schema, current, now, &ops)?
+        .new_fields
+        .is_empty();
+    Ok(Prepared {
+        write: Write {
+            kind: WriteKind::Update,
+            class: class.to_string(),
+            object_id: current.object_id().to_string(),
+            ops: ops_json(&ops),
+        },
+        new_fields,
+    })
+}
+
+pub(crate) fn prepare_delete(class: &str, object_id: &str) -> Prepared {
+    Prepared {
+        write: Write {
+            kind: WriteKind::Delete,
+            class: class.to_string(),
+            object_id: object_id.to_string(),
+            ops: Map::new(),
+        },
+        new_fields: false,
+    }
+}
+
 impl CommandApi {
-    async fn schema(&self, req: &ParseRequest, class: &str) -> Result<ClassSchema, ApiError> {
-        if SYSTEM_CLASSES.contains(&class) {
-            // Users, roles, sessions and installations have rules of their own (hashing,
-            // uniqueness, tokens) that generic object writes would bypass.
+    pub(crate) async fn schema(
+        &self,
+        req: &ParseRequest,
+        class: &str,
+    ) -> Result<ClassSchema, ApiError> {
+        if SYSTEM_CLASSES.contains(&class) && !WRITABLE_SYSTEM_CLASSES.contains(&class) {
+            // Users, roles and sessions have rules of their own (hashing, uniqueness, tokens)
+            // that generic object writes would bypass.
             return Err(ParseError::new(
                 code::OPERATION_FORBIDDEN,
                 format!("Writes to {class} are not supported by this server yet."),
@@ -46,7 +125,7 @@ impl CommandApi {
             .unwrap_or_else(|| ClassSchema::new(class)))
     }
 
-    async fn current(
+    pub(crate) async fn current(
         &self,
         req: &ParseRequest,
         class: &str,
@@ -60,51 +139,32 @@ impl CommandApi {
             .ok_or_else(|| ParseError::not_found().into())
     }
 
-    /// Validates a create, update or delete and returns the write it makes.
-    pub(crate) async fn prepare(&self, req: &ParseRequest) -> Result<Prepared, ApiError> {
+    /// Validates a create, update or delete and returns the writes it makes.
+    pub(crate) async fn prepare(&self, req: &ParseRequest) -> Result<Planned, ApiError> {
         let now = time::to_iso(&chrono::Utc::now());
-        let mut new_fields = false;
-        let write = match &req.route {
+        let prepared = match &req.route {
+            Route::Create { class } | Route::Update { class, .. } if class == INSTALLATION => {
+                return self.prepare_installation(req).await;
+            }
             Route::Create { class } => {
                 let schema = self.schema(req, class).await?;
-                let ops = write::parse_body(&req.body, BodyKind::Create)?;
-                let object_id = new_object_id();
-                new_fields = !write::create(&schema, &object_id, &now, &ops)?
-                    .new_fields
-                    .is_empty();
-                Write {
-                    kind: WriteKind::Create,
-                    class: class.clone(),
-                    object_id,
-                    ops: ops_json(&ops),
-                }
+                prepare_create(&schema, class, &req.body, &now)?
             }
             Route::Update { class, object_id } => {
                 let schema = self.schema(req, class).await?;
-                let ops = write::parse_body(&req.body, BodyKind::Update)?;
+                // The body's names are checked before the object is looked for.
+                write::parse_body(&req.body, BodyKind::Update)?;
                 let current = self.current(req, class, object_id).await?;
-                new_fields = !write::update(&schema, &current, &now, &ops)?
-                    .new_fields
-                    .is_empty();
-                Write {
-                    kind: WriteKind::Update,
-                    class: class.clone(),
-                    object_id: object_id.clone(),
-                    ops: ops_json(&ops),
-                }
+                prepare_update(&schema, class, &current, &req.body, &now)?
             }
             Route::Delete { class, object_id } => {
+                check_client_access(class, "delete", req.ctx.auth.is_master())?;
                 // Deleting from a class that does not exist is "not found", not forbidden.
                 self.current(req, class, object_id).await?;
-                Write {
-                    kind: WriteKind::Delete,
-                    class: class.clone(),
-                    object_id: object_id.clone(),
-                    ops: Map::new(),
-                }
+                prepare_delete(class, object_id)
             }
             other => return Err(ApiError::NoRoute(format!("{} {other:?}", req.method))),
         };
-        Ok(Prepared { write, new_fields })
+        Ok(Planned::one(prepared))
     }
 }

@@ -5,6 +5,7 @@
 pub mod error;
 pub mod file;
 pub mod geo;
+pub mod installation;
 pub mod names;
 pub mod object;
 pub mod ops;

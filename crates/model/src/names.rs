@@ -35,17 +35,39 @@ pub const MASTER_ONLY_CLASSES: &[&str] = &[
 pub const CONFIG_CLASS: &str = "_GlobalConfig";
 pub const CONFIG_OBJECT_ID: &str = "1";
 
-/// Checks that a client without the master key may `op` (find, get, …) on `class`.
-pub fn check_client_access(class: &str, op: &str, master: bool) -> Result<(), ParseError> {
-    if !master && MASTER_ONLY_CLASSES.contains(&class) {
-        return Err(ParseError::new(
-            code::OPERATION_FORBIDDEN,
-            format!(
-                "Clients aren't allowed to perform the {op} operation on the {class} collection."
-            ),
-        ));
+/// System classes clients write through the object routes, under their class's own rules
+/// (`installation`); writes to the other system classes are refused until theirs exist.
+pub const WRITABLE_SYSTEM_CLASSES: &[&str] = &["_Installation"];
+
+/// Operations only the master key may perform on a class clients otherwise use: a client may
+/// save and read its own installation, but not list the others or delete one.
+fn master_only_ops(class: &str) -> &'static [&'static str] {
+    match class {
+        "_Installation" => &["find", "delete"],
+        _ => &[],
     }
-    Ok(())
+}
+
+/// Checks that a client without the master key may `op` (find, get, delete, …) on `class`.
+/// A count is a find.
+pub fn check_client_access(class: &str, op: &str, master: bool) -> Result<(), ParseError> {
+    if master {
+        return Ok(());
+    }
+    // Parse Server's messages: the installation collection is named in words.
+    let collection = if master_only_ops(class).contains(&op) {
+        "installation"
+    } else if MASTER_ONLY_CLASSES.contains(&class) {
+        class
+    } else {
+        return Ok(());
+    };
+    Err(ParseError::new(
+        code::OPERATION_FORBIDDEN,
+        format!(
+            "Clients aren't allowed to perform the {op} operation on the {collection} collection."
+        ),
+    ))
 }
 
 /// Fields every class has, maintained by the server.
@@ -100,6 +122,24 @@ mod tests {
         assert!(!is_valid_class_name("a-b"));
         assert!(!is_valid_class_name(""));
         assert_eq!(validate_class_name("Bad Name").unwrap_err().code, 103);
+    }
+
+    #[test]
+    fn installations_are_listed_and_deleted_by_the_master_key_only() {
+        for op in ["find", "delete"] {
+            let e = check_client_access("_Installation", op, false).unwrap_err();
+            assert_eq!(e.code, 119);
+            assert_eq!(
+                e.error,
+                format!("Clients aren't allowed to perform the {op} operation on the installation collection.")
+            );
+            assert!(check_client_access("_Installation", op, true).is_ok());
+        }
+        for op in ["get", "create", "update"] {
+            assert!(check_client_access("_Installation", op, false).is_ok());
+        }
+        assert!(check_client_access("_Hooks", "get", false).is_err());
+        assert!(check_client_access("GameScore", "delete", false).is_ok());
     }
 
     #[test]

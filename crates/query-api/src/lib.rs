@@ -60,7 +60,13 @@ impl QueryApi {
             .schema(&ctx.app.app_id, class)
             .await
             .map_err(store_error)?;
-        if schema.is_none() && !ctx.auth.is_master() && !ctx.app.allow_client_class_creation {
+        // A system class clients write exists before its first object, as in Parse Server.
+        let builtin = model::names::WRITABLE_SYSTEM_CLASSES.contains(&class);
+        if schema.is_none()
+            && !builtin
+            && !ctx.auth.is_master()
+            && !ctx.app.allow_client_class_creation
+        {
             return Err(ParseError::new(
                 code::OPERATION_FORBIDDEN,
                 format!("This user is not allowed to access non-existent class: {class}"),
