@@ -1,6 +1,6 @@
 //! Installations over HTTP (`/installations` and `/classes/_Installation`): creates and the
 //! `X-Parse-Installation-Id` header, lowercased ids, saves that merge into an existing
-//! installation, duplicate device tokens removed, Parse Server's errors (101, 111, 132, 135,
+//! installation, duplicate device tokens removed, Parse Server's errors (101, 111, 112, 132, 135,
 //! 136), find and delete for the master key only, and batches going through the same rules.
 
 mod common;
@@ -365,12 +365,31 @@ async fn fields_are_type_checked() {
         assert_eq!((status, res), (400, error(111, expected)), "{field}");
     }
     assert!(all(&s).await.is_empty());
-    // Channel names are not checked (Parse Server does not either); an update op on them works.
-    let id = create(
+    // Channel names are the guide's: "" (broadcast) or a letter, then letters, digits, `_`, `-`.
+    let channel_error = error(
+        112,
+        "Invalid channel name. A channel name is either an empty string (the broadcast channel) or contains only a-zA-Z0-9_ characters and starts with a letter.",
+    );
+    let (status, res) = post(
         &s,
-        json!({"installationId": IID, "deviceType": "ios", "channels": ["", "Giants", "a b"]}),
+        "/installations",
+        json!({"installationId": IID, "deviceType": "ios", "channels": ["Giants", "a b"]}),
     )
     .await;
+    assert_eq!((status, res), (400, channel_error.clone()));
+    assert!(all(&s).await.is_empty());
+    let id = create(
+        &s,
+        json!({"installationId": IID, "deviceType": "ios", "channels": ["", "Giants", "a-b"]}),
+    )
+    .await;
+    let (status, res) = put(
+        &s,
+        &id,
+        json!({"channels": {"__op": "AddUnique", "objects": ["9ers"]}}),
+    )
+    .await;
+    assert_eq!((status, res), (400, channel_error));
     let (status, res) = put(
         &s,
         &id,
@@ -378,7 +397,7 @@ async fn fields_are_type_checked() {
     )
     .await;
     assert_eq!(status, 200, "{res}");
-    assert_eq!(res["channels"], json!(["", "Giants", "a b", "Mets"]));
+    assert_eq!(res["channels"], json!(["", "Giants", "a-b", "Mets"]));
     let (status, res) = put(
         &s,
         &id,

@@ -102,6 +102,7 @@ pub fn normalize(
             }
         }
     }
+    validate_channels(&body)?;
     let header_id = header_id.filter(|h| !h.is_empty());
     if object_id.is_none()
         && !truthy(body.get("deviceToken"))
@@ -132,6 +133,49 @@ pub fn normalize(
         body,
         installation_id,
     })
+}
+
+/// The guide's channel names: the empty string (the broadcast channel), or a letter followed
+/// by letters, digits, underscores and dashes.
+pub fn is_valid_channel(name: &str) -> bool {
+    let mut chars = name.chars();
+    match chars.next() {
+        None => true,
+        Some(c) => {
+            c.is_ascii_alphabetic()
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        }
+    }
+}
+
+/// Checks the channels a write sets or adds (`channels: [...]`, `Add`/`AddUnique`): 112 for
+/// one that is not a valid channel name.
+fn validate_channels(body: &Map) -> Result<(), ParseError> {
+    let named = match body.get("channels") {
+        Some(Value::Array(items)) => items.as_slice(),
+        Some(Value::Object(op))
+            if matches!(
+                op.get("__op").and_then(Value::as_str),
+                Some("Add" | "AddUnique")
+            ) =>
+        {
+            op.get("objects")
+                .and_then(Value::as_array)
+                .map(Vec::as_slice)
+                .unwrap_or_default()
+        }
+        _ => return Ok(()),
+    };
+    if named
+        .iter()
+        .all(|c| c.as_str().is_some_and(is_valid_channel))
+    {
+        return Ok(());
+    }
+    Err(ParseError::new(
+        code::INVALID_CHANNEL_NAME,
+        "Invalid channel name. A channel name is either an empty string (the broadcast channel) or contains only a-zA-Z0-9_ characters and starts with a letter.",
+    ))
 }
 
 fn json_type(v: &Value) -> &'static str {
@@ -319,6 +363,32 @@ mod tests {
     use super::*;
 
     const TOKEN: &str = "0123456789ABCDEF0123456789abcdef0123456789abcdef0123456789abcdef";
+
+    #[test]
+    fn channels_follow_the_guide() {
+        for ok in ["", "Giants", "a_b-c9"] {
+            assert!(is_valid_channel(ok), "{ok}");
+        }
+        for bad in ["9lives", "_x", "a b", "a.b", "é"] {
+            assert!(!is_valid_channel(bad), "{bad}");
+        }
+        let code = |body: Value| {
+            normalize(None, map(body), Some("h"), false)
+                .err()
+                .map(|e| e.code)
+        };
+        assert_eq!(code(json!({"channels": ["", "Mets"]})), None);
+        assert_eq!(code(json!({"channels": ["bad name"]})), Some(112));
+        assert_eq!(code(json!({"channels": [7]})), Some(112));
+        assert_eq!(
+            code(json!({"channels": {"__op": "AddUnique", "objects": ["ok", "1bad"]}})),
+            Some(112)
+        );
+        assert_eq!(
+            code(json!({"channels": {"__op": "Remove", "objects": ["1whatever"]}})),
+            None
+        );
+    }
     const IID: &str = "12345678-abcd-abcd-abcd-123456789abc";
 
     fn map(v: Value) -> Map {
