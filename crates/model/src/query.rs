@@ -136,6 +136,9 @@ pub struct Query {
     pub redirect_class_name_for_key: Option<String>,
     /// A top-level `$nearSphere`: without `order`, results come nearest first.
     pub near: Option<geo::Near>,
+    /// Who reads, as ACL entries (`*`, a user id, `role:Name`): only objects whose ACL lets
+    /// one of them read match. `None` reads everything (the master key).
+    pub readers: Option<Vec<String>>,
 }
 
 impl Default for Query {
@@ -152,6 +155,7 @@ impl Default for Query {
             include_all: false,
             redirect_class_name_for_key: None,
             near: None,
+            readers: None,
         }
     }
 }
@@ -332,9 +336,12 @@ impl Query {
         }
     }
 
-    /// Whether `object` matches the query's `where`.
+    /// Whether `object` matches the query's `where` and its readers may read it.
     pub fn matches(&self, object: &Map) -> bool {
-        self.filter.matches(object)
+        self.readers
+            .as_deref()
+            .is_none_or(|r| crate::acl::allows(object.get("ACL"), "read", r))
+            && self.filter.matches(object)
     }
 
     /// Sorts matching objects by `order` (else by `$nearSphere` distance, when there is one),

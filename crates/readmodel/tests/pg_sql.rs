@@ -473,7 +473,26 @@ fn make_object(rng: &mut Rng, i: usize, typed: bool) -> Map {
     m.insert("objectId".into(), json!(id));
     m.insert("createdAt".into(), json!(created));
     m.insert("updatedAt".into(), json!(updated));
-    m.insert("ACL".into(), json!({"*": {"read": true}}));
+    // ACLs: public, none, nobody, or a mix of users and roles (the readers below draw from them).
+    match rng.below(6) {
+        0 => {}
+        1 => {
+            m.insert("ACL".into(), json!({}));
+        }
+        2 | 3 => {
+            m.insert("ACL".into(), json!({"*": {"read": true}}));
+        }
+        _ => {
+            let mut acl = Map::new();
+            for who in ["u1", "u2", "role:A", "role:B", "*"] {
+                if rng.chance(40) {
+                    let read = rng.chance(70);
+                    acl.insert(who.into(), json!({"read": read, "write": !read}));
+                }
+            }
+            m.insert("ACL".into(), Value::Object(acl));
+        }
+    }
     for f in FIELDS {
         match rng.below(100) {
             0..=14 => {}
@@ -780,6 +799,12 @@ fn query(rng: &mut Rng, st: &Stored) -> Query {
             .collect(),
         limit: *rng.pick(&[0, 1, 5, 20, 100, 1000]),
         skip: *rng.pick(&[0, 0, 0, 1, 3, 10, 50]),
+        readers: match rng.below(4) {
+            0 => None,
+            1 => Some(vec!["*".into()]),
+            2 => Some(vec!["*".into(), "u1".into()]),
+            _ => Some(vec!["*".into(), "u2".into(), "role:A".into()]),
+        },
         ..Query::default()
     }
 }
@@ -813,6 +838,7 @@ async fn in_sql(
 ) -> Result<(Vec<String>, i64), (String, sqlx::Error)> {
     let mut find = QueryBuilder::<Postgres>::new(format!("SELECT object_id FROM {table} WHERE "));
     sql::push_filter(&mut find, &q.filter, schema);
+    sql::push_readers(&mut find, q);
     sql::push_sort(&mut find, q, schema);
     sql::push_page(&mut find, q);
     let text = find.sql().to_string();
@@ -826,6 +852,7 @@ async fn in_sql(
 
     let mut count = QueryBuilder::<Postgres>::new(format!("SELECT count(*) FROM {table} WHERE "));
     sql::push_filter(&mut count, &q.filter, schema);
+    sql::push_readers(&mut count, q);
     let text = count.sql().to_string();
     let n: i64 = count
         .build()
@@ -888,9 +915,9 @@ async fn run(
         row.push_bind(o["objectId"].as_str().unwrap_or_default().to_string())
             .push_bind(o["createdAt"].as_str().unwrap_or_default().to_string())
             .push_bind(o["updatedAt"].as_str().unwrap_or_default().to_string())
-            .push_bind(Json(Value::Object(o.clone())))
-            .push_bind(vec!["*".to_string()])
-            .push_bind(Option::<Vec<String>>::None);
+            .push_bind(Json(Value::Object(o.clone())));
+        let (read, write) = readmodel::postgres::permissions(o);
+        row.push_bind(read).push_bind(write);
     });
     insert
         .build()
@@ -997,6 +1024,7 @@ async fn run(
             }
             let mut find = QueryBuilder::<Postgres>::new("SELECT … WHERE ");
             sql::push_filter(&mut find, &q.filter, class_schema.as_ref());
+            sql::push_readers(&mut find, &q);
             sql::push_sort(&mut find, &q, class_schema.as_ref());
             msg.push_str(&format!("SQL: {}\n", find.sql()));
             return Err(msg);

@@ -78,7 +78,7 @@ pub struct PgStore {
 }
 
 /// `_rperm`/`_wperm` from a REST ACL: who may read, who may write (`None`: no ACL, public).
-fn permissions(data: &model::Map) -> (Option<Vec<String>>, Option<Vec<String>>) {
+pub fn permissions(data: &model::Map) -> (Option<Vec<String>>, Option<Vec<String>>) {
     let Some(acl) = data.get("ACL").and_then(Value::as_object) else {
         return (None, None);
     };
@@ -465,6 +465,7 @@ impl ReadStore for PgStore {
             self.table(app, class)
         ));
         sql::push_filter(&mut qb, &query.filter, schema.as_ref());
+        sql::push_readers(&mut qb, query);
         sql::push_sort(&mut qb, query, schema.as_ref());
         sql::push_page(&mut qb, query);
         match qb.build_query_scalar::<Value>().fetch_all(&self.pool).await {
@@ -481,6 +482,7 @@ impl ReadStore for PgStore {
         ));
         let schema = self.schema(app, class).await?;
         sql::push_filter(&mut qb, &query.filter, schema.as_ref());
+        sql::push_readers(&mut qb, query);
         match qb.build_query_scalar::<i64>().fetch_one(&self.pool).await {
             Ok(n) => Ok(n as u64),
             Err(e) if is_missing(&e) => Ok(0),

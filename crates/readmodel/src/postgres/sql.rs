@@ -55,6 +55,16 @@ pub fn push_filter(
     }
 }
 
+/// Appends the ACL condition of `query.readers`: an object without an ACL, or whose read
+/// permissions (`_rperm`, GIN-indexed) name one of the readers.
+pub fn push_readers(qb: &mut QueryBuilder<'_, Postgres>, query: &Query) {
+    if let Some(readers) = &query.readers {
+        qb.push(" AND (_rperm IS NULL OR _rperm && ");
+        qb.push_bind(readers.clone());
+        qb.push("::text[])");
+    }
+}
+
 /// Appends ` ORDER BY …` equivalent to `query.sort`: `order`, else the `$nearSphere` distance.
 pub fn push_sort(qb: &mut QueryBuilder<'_, Postgres>, query: &Query, schema: Option<&ClassSchema>) {
     match query.near.as_ref().filter(|_| query.order.is_empty()) {
