@@ -102,6 +102,7 @@ impl CommandApi {
                 class: CONFIG_CLASS.to_string(),
                 object_id: CONFIG_OBJECT_ID.to_string(),
                 ops: ops_json(&ops),
+                internal: Default::default(),
             },
             new_fields: !applied.new_fields.is_empty(),
         })

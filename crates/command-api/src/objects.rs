@@ -63,6 +63,7 @@ pub(crate) fn prepare_create(
             class: class.to_string(),
             object_id,
             ops: ops_json(&ops),
+            internal: Default::default(),
         },
         new_fields,
     })
@@ -86,6 +87,7 @@ pub(crate) fn prepare_update(
             class: class.to_string(),
             object_id: current.object_id().to_string(),
             ops: ops_json(&ops),
+            internal: Default::default(),
         },
         new_fields,
     })
@@ -98,6 +100,7 @@ pub(crate) fn prepare_delete(class: &str, object_id: &str) -> Prepared {
             class: class.to_string(),
             object_id: object_id.to_string(),
             ops: Map::new(),
+            internal: Default::default(),
         },
         new_fields: false,
     }

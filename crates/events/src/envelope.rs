@@ -18,6 +18,10 @@ pub struct Actor {
     pub user_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub installation_id: Option<String>,
+    /// The user's roles (names, inherited ones included) as the server saw them when it took
+    /// the request: the projector checks write ACLs with them, so a replay decides the same.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
 }
 
 impl Actor {
@@ -58,6 +62,10 @@ pub struct Write {
     /// plain values; empty for a delete.
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub ops: Map<String, Value>,
+    /// Fields only the server writes and no client ever reads (`_hashed_password`, the hash of a
+    /// session token, …): set as given (`null` removes), outside the schema.
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub internal: Map<String, Value>,
 }
 
 /// What an event records.
@@ -115,6 +123,9 @@ pub struct Payload {
     /// Object events: the field operations, as in [`Write::ops`].
     #[serde(default, skip_serializing_if = "Map::is_empty")]
     pub ops: Map<String, Value>,
+    /// Object events: the server-only fields, as in [`Write::internal`].
+    #[serde(default, skip_serializing_if = "Map::is_empty")]
+    pub internal: Map<String, Value>,
     /// Transactions: the writes, in request order.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub writes: Vec<Write>,
@@ -214,6 +225,7 @@ impl Event {
         e.class = Some(write.class);
         e.object_id = Some(write.object_id);
         e.payload.ops = write.ops;
+        e.payload.internal = write.internal;
         e
     }
 
@@ -287,6 +299,7 @@ impl Event {
             class: self.class.clone().unwrap_or_default(),
             object_id: self.object_id.clone().unwrap_or_default(),
             ops: self.payload.ops.clone(),
+            internal: self.payload.internal.clone(),
         }]
     }
 }
@@ -321,6 +334,7 @@ mod tests {
             class: "C".into(),
             object_id: "o1".into(),
             ops,
+            internal: Default::default(),
         };
         let e = Event::object(origin(), w.clone());
         let v = serde_json::to_value(&e).unwrap();
@@ -343,6 +357,7 @@ mod tests {
             class: "C".into(),
             object_id: "o1".into(),
             ops: Map::new(),
+            internal: Default::default(),
         };
         let e = Event::transaction(origin(), vec![w.clone(), w.clone()]);
         let v = serde_json::to_value(&e).unwrap();

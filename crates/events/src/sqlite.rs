@@ -224,6 +224,7 @@ mod tests {
                 class: "C".into(),
                 object_id: format!("o{n}"),
                 ops: Default::default(),
+                internal: Default::default(),
             },
         )
     }

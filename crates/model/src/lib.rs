@@ -16,6 +16,7 @@ pub mod query;
 pub mod schema;
 pub mod schema_change;
 pub mod time;
+pub mod user;
 pub mod value;
 pub mod write;
 

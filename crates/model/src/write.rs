@@ -117,6 +117,23 @@ pub fn parse_body(body: &Map, kind: WriteKind) -> Result<Ops, ParseError> {
     Ok(ops)
 }
 
+/// Sets the server-only fields of a write (`null` removes one). Only `_`-prefixed names are
+/// accepted: a client's field can never arrive this way.
+pub fn set_internal(object: &mut Object, internal: &Map) -> Result<(), ParseError> {
+    for (key, value) in internal {
+        if !crate::user::is_internal(key) {
+            return Err(ParseError::invalid_key(format!(
+                "{key} is not a server-only field"
+            )));
+        }
+        match value {
+            Value::Null => object.fields.remove(key),
+            v => object.fields.insert(key.clone(), v.clone()),
+        };
+    }
+    Ok(())
+}
+
 /// Creates an object with `ops` applied to nothing.
 pub fn create(
     schema: &ClassSchema,

@@ -24,6 +24,7 @@ fn write(kind: WriteKind, class: &str, id: &str, ops: Value) -> Write {
         class: class.into(),
         object_id: id.into(),
         ops,
+        internal: Default::default(),
     }
 }
 

@@ -1,0 +1,236 @@
+//! The rules of Parse's user and session classes that need no I/O: what a sign-up must carry,
+//! the server-only fields (`_hashed_password`, the lowercased username and email that make
+//! uniqueness case-insensitive, the hash of a session token), which fields must be unique, and
+//! what a reader may see of a user.
+
+use serde_json::{json, Value};
+
+use crate::error::{code, ParseError};
+use crate::{Map, Object};
+
+pub const USER_CLASS: &str = "_User";
+pub const SESSION_CLASS: &str = "_Session";
+pub const ROLE_CLASS: &str = "_Role";
+
+/// The bcrypt hash of the user's password.
+pub const HASHED_PASSWORD: &str = "_hashed_password";
+/// The username, lowercased: unique, so two users never differ only by case.
+pub const USERNAME_KEY: &str = "_auth_username";
+/// The email, lowercased: unique like the username.
+pub const EMAIL_KEY: &str = "_auth_email";
+/// The SHA-256 of a session's token: sessions are found by it, the token itself is never kept.
+pub const TOKEN_HASH: &str = "_session_token";
+
+/// Whether a field is the server's own: never read back, never written by a client.
+pub fn is_internal(field: &str) -> bool {
+    field.starts_with('_')
+}
+
+/// The checks of a sign-up body Parse Server makes before anything else (username and password
+/// present and strings, a plausible email, no self-verified email).
+pub fn check_signup(body: &Map, master: bool) -> Result<(), ParseError> {
+    match body.get("username") {
+        Some(Value::String(s)) if !s.is_empty() => {}
+        _ => {
+            return Err(ParseError::new(
+                code::USERNAME_MISSING,
+                "bad or missing username",
+            ))
+        }
+    }
+    match body.get("password") {
+        Some(Value::String(s)) if !s.is_empty() => {}
+        _ => {
+            return Err(ParseError::new(
+                code::PASSWORD_MISSING,
+                "password is required",
+            ))
+        }
+    }
+    check_user_fields(body, master)
+}
+
+/// The checks of any write of a user's own fields: the email's format, and that only the
+/// master key sets `emailVerified`.
+pub fn check_user_fields(body: &Map, master: bool) -> Result<(), ParseError> {
+    if let Some(email) = body.get("email") {
+        let ok = match email {
+            Value::String(e) => e
+                .split_once('@')
+                .is_some_and(|(a, b)| !a.is_empty() && !b.is_empty()),
+            Value::Object(op) => op.get("__op") == Some(&json!("Delete")),
+            Value::Null => true,
+            _ => false,
+        };
+        if !ok {
+            return Err(ParseError::new(
+                code::INVALID_EMAIL_ADDRESS,
+                "Email address format is invalid.",
+            ));
+        }
+    }
+    if body.contains_key("emailVerified") && !master {
+        return Err(ParseError::new(
+            code::OPERATION_FORBIDDEN,
+            "Clients aren't allowed to manually update email verification.",
+        ));
+    }
+    for key in ["username", "password"] {
+        match body.get(key) {
+            None | Some(Value::String(_)) => {}
+            Some(_) => {
+                return Err(ParseError::incorrect_type(format!(
+                    "{key} must be a string"
+                )))
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The server-only fields a user body implies: the lowercased username and email (for
+/// case-insensitive uniqueness). The password hash is added by the caller, which hashes.
+pub fn identity_keys(body: &Map) -> Map {
+    let mut internal = Map::new();
+    if let Some(Value::String(u)) = body.get("username") {
+        internal.insert(USERNAME_KEY.into(), json!(u.to_lowercase()));
+    }
+    match body.get("email") {
+        Some(Value::String(e)) => {
+            internal.insert(EMAIL_KEY.into(), json!(e.to_lowercase()));
+        }
+        Some(Value::Null) | Some(Value::Object(_)) => {
+            internal.insert(EMAIL_KEY.into(), Value::Null);
+        }
+        _ => {}
+    }
+    internal
+}
+
+/// The fields of `class` that no two objects may share, with the error Parse Server gives.
+pub fn unique_fields(class: &str) -> &'static [(&'static str, i32, &'static str)] {
+    match class {
+        USER_CLASS => &[
+            (
+                USERNAME_KEY,
+                code::USERNAME_TAKEN,
+                "Account already exists for this username.",
+            ),
+            (
+                EMAIL_KEY,
+                code::EMAIL_TAKEN,
+                "Account already exists for this email address.",
+            ),
+        ],
+        ROLE_CLASS => &[(
+            "name",
+            code::DUPLICATE_VALUE,
+            "A duplicate value for a field with unique values was provided",
+        )],
+        _ => &[],
+    }
+}
+
+/// The first unique field of `object` that one of `others` (the same class) also holds.
+pub fn unique_violation<'a>(
+    class: &str,
+    object: &Object,
+    others: impl IntoIterator<Item = &'a Object>,
+) -> Option<ParseError> {
+    let fields = unique_fields(class);
+    let others: Vec<&Object> = others
+        .into_iter()
+        .filter(|o| o.object_id() != object.object_id())
+        .collect();
+    fields.iter().find_map(|(field, code, message)| {
+        let mine = object.get(field).filter(|v| !v.is_null())?;
+        others
+            .iter()
+            .any(|o| o.get(field) == Some(mine))
+            .then(|| ParseError::new(*code, *message))
+    })
+}
+
+/// A user as `viewer` may see it: no server-only fields, never the password; the email and
+/// linked accounts only for the user itself and the master key.
+pub fn present_user(fields: &mut Map, own: bool) {
+    fields.retain(|k, _| !is_internal(k) && k != "password" && k != "sessionToken");
+    if !own {
+        fields.remove("email");
+        fields.remove("authData");
+    }
+}
+
+/// An object of any class as clients see it: without the server's own fields.
+pub fn strip_internal(fields: &mut Map) {
+    fields.retain(|k, _| !is_internal(k));
+}
+
+/// The SHA-256 of a session token, in hex: what is stored and looked up.
+pub fn token_hash(token: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(v: Value) -> Map {
+        v.as_object().cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn signup_checks() {
+        let code_of = |v: Value| check_signup(&map(v), false).err().map(|e| e.code);
+        assert_eq!(code_of(json!({"username": "a", "password": "b"})), None);
+        assert_eq!(code_of(json!({"password": "b"})), Some(200));
+        assert_eq!(code_of(json!({"username": "", "password": "b"})), Some(200));
+        assert_eq!(code_of(json!({"username": "a"})), Some(201));
+        assert_eq!(
+            code_of(json!({"username": "a", "password": "b", "email": "nope"})),
+            Some(125)
+        );
+        assert_eq!(
+            code_of(json!({"username": "a", "password": "b", "emailVerified": true})),
+            Some(119)
+        );
+        assert!(check_signup(
+            &map(json!({"username": "a", "password": "b", "emailVerified": true})),
+            true
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn uniqueness_ignores_case_and_self() {
+        let user = |id: &str, name: &str| {
+            let mut fields = map(json!({"objectId": id}));
+            fields.extend(identity_keys(&map(json!({"username": name}))));
+            Object { fields }
+        };
+        let a = user("a", "Alice");
+        let b = user("b", "ALICE");
+        assert_eq!(
+            unique_violation(USER_CLASS, &b, [&a]).map(|e| e.code),
+            Some(202)
+        );
+        assert!(unique_violation(USER_CLASS, &a, [&a]).is_none());
+        assert!(unique_violation("Other", &b, [&a]).is_none());
+    }
+
+    #[test]
+    fn presenting() {
+        let mut u =
+            map(json!({"username": "a", "email": "a@b", "_hashed_password": "x", "authData": {}}));
+        present_user(&mut u, false);
+        assert_eq!(u, map(json!({"username": "a"})));
+        let mut u = map(json!({"username": "a", "email": "a@b", "_auth_email": "a@b"}));
+        present_user(&mut u, true);
+        assert_eq!(u, map(json!({"username": "a", "email": "a@b"})));
+        assert_eq!(token_hash("r:x").len(), 64);
+    }
+}
