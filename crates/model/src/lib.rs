@@ -2,6 +2,7 @@
 //! the pure functions that fold a write into an object. Both the command side (to validate early)
 //! and the projector (to decide for good) call the same functions, so they cannot disagree.
 
+pub mod clp;
 pub mod error;
 pub mod file;
 pub mod geo;
