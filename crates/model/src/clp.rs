@@ -153,6 +153,12 @@ impl Op {
         }
     }
 
+    fn adds_field_on_create(self) -> bool {
+        self == Op::AddField {
+            during_update: false,
+        }
+    }
+
     fn user_fields_key(self) -> &'static str {
         if self.is_read() {
             "readUserFields"
@@ -251,24 +257,15 @@ pub fn check(clp: Option<&Map>, class: &str, op: Op, caller: &Caller) -> Decisio
             return Decision::Deny(forbidden(op, class));
         }
         let by_user_fields = non_empty_array(clp.get(op.user_fields_key()));
-        let by_pointer_fields = non_empty_array(perms.get("pointerFields"))
-            && op
-                != (Op::AddField {
-                    during_update: false,
-                });
+        let by_pointer_fields =
+            non_empty_array(perms.get("pointerFields")) && !op.adds_field_on_create();
         if !by_user_fields && !by_pointer_fields {
             return Decision::Deny(forbidden(op, class));
         }
     }
     // Parse Server narrows finds, gets, updates and deletes by pointer permissions, never a
     // create (nor the addField check of a create).
-    if matches!(
-        op,
-        Op::Create
-            | Op::AddField {
-                during_update: false
-            }
-    ) {
+    if op == Op::Create || op.adds_field_on_create() {
         return Decision::Allow;
     }
     let mut fields = names(perms.get("pointerFields"));
