@@ -3,6 +3,7 @@
 //! and the projector (to decide for good) call the same functions, so they cannot disagree.
 
 pub mod acl;
+pub mod clp;
 pub mod error;
 pub mod file;
 pub mod geo;

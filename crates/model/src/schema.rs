@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde_json::{json, Value};
 
+use crate::clp::default_clp;
 use crate::error::ParseError;
 use crate::Map;
 
@@ -147,19 +148,6 @@ pub fn default_fields(class_name: &str) -> Vec<(&'static str, FieldType)> {
     };
     fields.extend(extra);
     fields
-}
-
-/// Parse's class-level permissions for a class nobody restricted: everything public.
-fn default_clp() -> Map {
-    let public = || json!({"*": true});
-    let mut clp = Map::new();
-    for op in [
-        "find", "count", "get", "create", "update", "delete", "addField",
-    ] {
-        clp.insert(op.into(), public());
-    }
-    clp.insert("protectedFields".into(), json!({"*": []}));
-    clp
 }
 
 /// The schema of one class: its fields and their types. Default fields are implied.

@@ -5,24 +5,11 @@
 
 use serde_json::{json, Value};
 
+use crate::clp::{validate_clp, OPERATION_KEYS};
 use crate::error::{code, ParseError};
 use crate::names::{is_valid_field_name, validate_class_name, DEFAULT_FIELDS};
 use crate::schema::{default_fields, ClassSchema, FieldType};
 use crate::Map;
-
-/// The operations a class-level permission may name.
-const CLP_KEYS: &[&str] = &[
-    "find",
-    "count",
-    "get",
-    "create",
-    "update",
-    "delete",
-    "addField",
-    "readUserFields",
-    "writeUserFields",
-    "protectedFields",
-];
 
 /// Parse Server's refusal to delete a class that still has objects.
 pub fn not_empty(class: &str, count: u64) -> ParseError {
@@ -136,7 +123,7 @@ impl SchemaChange {
         let class_level_permissions = match body.get("classLevelPermissions") {
             None | Some(Value::Null) => None,
             Some(Value::Object(clp)) => {
-                if let Some(bad) = clp.keys().find(|k| !CLP_KEYS.contains(&k.as_str())) {
+                if let Some(bad) = clp.keys().find(|k| !OPERATION_KEYS.contains(&k.as_str())) {
                     return Err(ParseError::invalid_json(format!(
                         "{bad} is not a valid operation for class level permissions"
                     )));
@@ -202,6 +189,8 @@ impl SchemaChange {
             schema.fields.insert(name.clone(), ty.clone());
         }
         if let Some(clp) = &self.class_level_permissions {
+            // Checked against the fields as this change leaves them, as Parse Server does.
+            validate_clp(clp, &schema)?;
             schema.class_level_permissions = Some(clp.clone());
         }
         for name in &self.drop_indexes {
@@ -360,5 +349,91 @@ mod tests {
         assert_eq!(bad(json!({"fields": {"a": {"type": "Nope"}}})), 111);
         assert_eq!(bad(json!({"fields": {"a": {"type": "Pointer"}}})), 135);
         assert_eq!(bad(json!({"classLevelPermissions": {"fly": {}}})), 107);
+    }
+
+    #[test]
+    fn class_level_permissions_are_checked_against_the_new_fields() {
+        let apply = |class: &str, v: Value, current: Option<&ClassSchema>| {
+            let create = current.is_none();
+            SchemaChange::parse(class, &body(v), create).and_then(|c| c.apply(class, current))
+        };
+        // Fields added by the same request may be named.
+        let s = apply(
+            "Post",
+            json!({"fields": {"owner": {"type": "Pointer", "targetClass": "_User"}, "secret": {"type": "String"}},
+                   "classLevelPermissions": {"update": {"pointerFields": ["owner"]},
+                                             "protectedFields": {"*": ["secret"]}}}),
+            None,
+        )
+        .unwrap();
+        assert_eq!(
+            s.class_level_permissions.as_ref().unwrap()["protectedFields"],
+            json!({"*": ["secret"]})
+        );
+        let err = |r: Result<ClassSchema, ParseError>| {
+            let e = r.unwrap_err();
+            (e.code, e.error)
+        };
+        assert_eq!(
+            err(apply(
+                "Post",
+                json!({"classLevelPermissions": {"readUserFields": ["secret"]}}),
+                Some(&s)
+            )),
+            (
+                107,
+                "'secret' is not a valid column for class level pointer permissions readUserFields"
+                    .into()
+            )
+        );
+        assert_eq!(
+            err(apply(
+                "Post",
+                json!({"classLevelPermissions": {"protectedFields": {"*": ["createdAt"]}}}),
+                Some(&s)
+            )),
+            (107, "Default field 'createdAt' can not be protected".into())
+        );
+        // A field deleted by the same request no longer exists.
+        assert_eq!(
+            err(apply(
+                "Post",
+                json!({"fields": {"secret": {"__op": "Delete"}},
+                       "classLevelPermissions": {"protectedFields": {"*": ["secret"]}}}),
+                Some(&s)
+            )),
+            (
+                107,
+                "Field 'secret' in protectedFields:* does not exist".into()
+            )
+        );
+        assert_eq!(
+            err(apply(
+                "Post",
+                json!({"classLevelPermissions": {"find": {"*": false}}}),
+                None
+            )),
+            (
+                107,
+                "'false' is not a valid value for class level permissions find:*:false".into()
+            )
+        );
+        // Class defaults exist from the start: `_User.email` may be protected at once.
+        let users = apply(
+            "_User",
+            json!({"classLevelPermissions": {"protectedFields": {"*": ["email"]},
+                                             "get": {"requiresAuthentication": true}}}),
+            None,
+        );
+        assert!(users.is_ok());
+        // The projector replays the same check from the event.
+        let change = SchemaChange::parse(
+            "Post",
+            &body(json!({"classLevelPermissions": {"delete": {"pointerFields": ["nope"]}}})),
+            false,
+        )
+        .unwrap();
+        let replayed = SchemaChange::from_event("Post", &change.to_event()).unwrap();
+        assert_eq!(replayed.apply("Post", Some(&s)).unwrap_err().code, 107);
     }
 }
