@@ -10,6 +10,6 @@ mod server;
 
 pub use config::AppConfig;
 pub use error::ApiError;
-pub use request::{Auth, ParseRequest, RequestContext, Upload};
+pub use request::{Auth, ParseRequest, RequestContext, Upload, UserAuth};
 pub use route::Route;
 pub use server::{router, Handler, ParseResponse, RawBody};

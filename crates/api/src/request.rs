@@ -18,11 +18,61 @@ pub enum Auth {
     Master,
     /// App keys only, no user.
     Public,
+    /// A user, by a valid session token.
+    User(Arc<UserAuth>),
+}
+
+/// A logged-in caller: the session's user and the roles they hold (inherited ones included).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserAuth {
+    pub user_id: String,
+    /// The `_Session` object the token belongs to.
+    pub session_id: String,
+    pub roles: Vec<String>,
+    /// A session made by `POST /sessions`: it may not touch users, sessions or roles.
+    pub restricted: bool,
 }
 
 impl Auth {
     pub fn is_master(&self) -> bool {
         matches!(self, Auth::Master)
+    }
+
+    pub fn user(&self) -> Option<&UserAuth> {
+        match self {
+            Auth::User(u) => Some(u),
+            _ => None,
+        }
+    }
+
+    pub fn user_id(&self) -> Option<&str> {
+        self.user().map(|u| u.user_id.as_str())
+    }
+
+    /// The caller as class-level permissions and ACLs see it.
+    pub fn caller(&self) -> model::clp::Caller {
+        match self {
+            Auth::Master => model::clp::Caller::Master,
+            Auth::Public => model::clp::Caller::anonymous(),
+            Auth::User(u) => model::clp::Caller::user(&u.user_id, u.roles.clone()),
+        }
+    }
+
+    /// The ACL entries whose objects the caller may read; `None` for the master key (all).
+    pub fn readers(&self) -> Option<Vec<String>> {
+        match self {
+            Auth::Master => None,
+            Auth::Public => Some(model::acl::groups(None, &[])),
+            Auth::User(u) => Some(model::acl::groups(Some(&u.user_id), &u.roles)),
+        }
+    }
+
+    /// Whether the caller may do `perm` (`read`, `write`) on an object with this ACL.
+    pub fn may(&self, acl: Option<&Value>, perm: &str) -> bool {
+        match self.readers() {
+            None => true,
+            Some(groups) => model::acl::allows(acl, perm, &groups),
+        }
     }
 
     /// For master-key-only routes: Parse Server's bare 403 otherwise.
@@ -49,6 +99,9 @@ pub struct RequestContext {
     pub mount: String,
     /// The `Range` header, for file downloads.
     pub range: Option<String>,
+    /// The session token the request carries (header or tunnelled body), resolved into
+    /// `auth` by the handler that owns the session store.
+    pub session_token: Option<String>,
 }
 
 impl RequestContext {
@@ -286,10 +339,6 @@ pub(crate) fn normalize(
             return Err(ParseError::invalid_json("Invalid object for context.").into());
         }
     }
-    if auth == Auth::Public && keys.session_token.is_some() {
-        // No session exists until users arrive; every token is unknown.
-        return Err(ParseError::new(code::INVALID_SESSION_TOKEN, "Invalid session token").into());
-    }
     let route = Route::parse(&method, rest)?;
     let mut params = Map::new();
     if let Some(q) = raw.query {
@@ -314,6 +363,7 @@ pub(crate) fn normalize(
         server_url: format!("{proto}://{host}{mount}"),
         mount,
         range: header(raw.headers, "range"),
+        session_token: keys.session_token,
     };
     Ok(ParseRequest {
         method,
@@ -349,6 +399,7 @@ pub(crate) fn keyless(
             server_url: format!("{proto}://{host}{mount}"),
             mount,
             range: header(raw.headers, "range"),
+            session_token: None,
         },
         upload: None,
     }

@@ -102,10 +102,7 @@ impl Caller {
     /// The names an ACL or a CLP may grant to this caller: `*`, the user id, `role:<name>` per
     /// role. For the master key this is only `*`, which does not matter: it bypasses all checks.
     pub fn groups(&self) -> Vec<String> {
-        let mut groups = vec!["*".to_string()];
-        groups.extend(self.user_id().map(str::to_string));
-        groups.extend(self.roles().iter().map(|r| format!("role:{r}")));
-        groups
+        crate::acl::groups(self.user_id(), self.roles())
     }
 }
 
@@ -319,20 +316,7 @@ pub fn object_satisfies(fields: &[String], caller: &Caller, object: &Map) -> boo
 }
 
 fn acl_allows(acl: Option<&Value>, caller: &Caller, perm: &str) -> bool {
-    if caller.is_master() {
-        return true;
-    }
-    match acl {
-        // No ACL: Parse stores no `_rperm`/`_wperm`, which every query lets through.
-        None | Some(Value::Null) => true,
-        Some(Value::Object(entries)) => caller.groups().iter().any(|g| {
-            entries
-                .get(g)
-                .and_then(|e| e.get(perm))
-                .is_some_and(|v| v == &json!(true))
-        }),
-        Some(_) => false,
-    }
+    caller.is_master() || crate::acl::allows(acl, perm, &caller.groups())
 }
 
 /// Whether an object's REST ACL (`{"*":{"read":true},"<userId>":{…},"role:R":{…}}`) lets the

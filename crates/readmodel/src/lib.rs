@@ -77,9 +77,57 @@ pub trait ReadStore: Send + Sync + 'static {
     /// Tells a store that caches schemas that this class's schema has changed in the store
     /// (the caller saw the change committed).
     fn schema_changed(&self, _app: &str, _class: &str) {}
+    /// Announcements of committed changes to sessions, users and roles, for processes that
+    /// cache who a session token is (`None`: this store announces nothing).
+    fn auth_changes(&self) -> Option<tokio::sync::broadcast::Receiver<AuthChange>> {
+        None
+    }
     /// The position in log partition `partition` of the last event folded into this store
     /// (0 for none).
     async fn position(&self, partition: u32) -> Result<u64, StoreError>;
+}
+
+/// The classes a session cache is made of.
+pub const AUTH_CLASSES: &[&str] = &["_Session", "_User", "_Role"];
+
+/// A committed change to an object of one of `AUTH_CLASSES` (`object_id: None`: to the whole
+/// class; `class` empty: anything may have changed, as after a lost notification).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthChange {
+    pub app: String,
+    pub class: String,
+    pub object_id: Option<String>,
+}
+
+/// The announcements a commit's changes make.
+pub fn auth_changes_of(changes: &[Change]) -> Vec<AuthChange> {
+    let change = |app: &str, class: &str, id: Option<&str>| {
+        AUTH_CLASSES.contains(&class).then(|| AuthChange {
+            app: app.to_string(),
+            class: class.to_string(),
+            object_id: id.map(str::to_string),
+        })
+    };
+    changes
+        .iter()
+        .filter_map(|c| match c {
+            Change::PutObject { app, class, object } => {
+                change(app, class, Some(object.object_id()))
+            }
+            Change::DeleteObject {
+                app,
+                class,
+                object_id,
+            } => change(app, class, Some(object_id)),
+            Change::Relation {
+                app, class, owner, ..
+            } => change(app, class, Some(owner)),
+            Change::PurgeClass { app, class }
+            | Change::DropClass { app, class }
+            | Change::DropField { app, class, .. } => change(app, class, None),
+            Change::PutSchema { .. } | Change::Tracked { .. } => None,
+        })
+        .collect()
 }
 
 /// One change to the read model.

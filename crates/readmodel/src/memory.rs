@@ -11,7 +11,7 @@ use model::query::Query;
 use model::{ClassSchema, Map, Object};
 use parking_lot::RwLock;
 
-use crate::{Change, Commit, ProjectionStore, ReadStore, StoreError, TrackedCount};
+use crate::{AuthChange, Change, Commit, ProjectionStore, ReadStore, StoreError, TrackedCount};
 
 #[derive(Default, Debug, PartialEq)]
 struct ClassData {
@@ -28,11 +28,21 @@ struct AppData {
     tracked: BTreeMap<(String, String, String), u64>,
 }
 
-#[derive(Default)]
 pub struct MemoryStore {
     apps: DashMap<String, Arc<RwLock<AppData>>>,
     /// The embedded log has one partition, 0.
     position: AtomicU64,
+    auth: tokio::sync::broadcast::Sender<AuthChange>,
+}
+
+impl Default for MemoryStore {
+    fn default() -> Self {
+        MemoryStore {
+            apps: DashMap::new(),
+            position: AtomicU64::new(0),
+            auth: tokio::sync::broadcast::channel(1024).0,
+        }
+    }
 }
 
 impl MemoryStore {
@@ -238,6 +248,10 @@ impl ReadStore for MemoryStore {
             .unwrap_or_default())
     }
 
+    fn auth_changes(&self) -> Option<tokio::sync::broadcast::Receiver<AuthChange>> {
+        Some(self.auth.subscribe())
+    }
+
     async fn position(&self, _partition: u32) -> Result<u64, StoreError> {
         Ok(self.position.load(Ordering::Acquire))
     }
@@ -318,6 +332,7 @@ impl ProjectionStore for MemoryStore {
         let mut names: Vec<String> = commit.changes.iter().map(|c| c.app().to_string()).collect();
         names.sort();
         names.dedup();
+        let announced = crate::auth_changes_of(&commit.changes);
         let apps: Vec<_> = names.iter().map(|n| self.app_mut(n)).collect();
         let mut guards: HashMap<&str, _> = names
             .iter()
@@ -330,6 +345,11 @@ impl ProjectionStore for MemoryStore {
             }
         }
         self.position.store(commit.position, Ordering::Release);
+        drop(guards);
+        for change in announced {
+            // Nobody listening is fine: nothing is cached.
+            let _ = self.auth.send(change);
+        }
         Ok(())
     }
 }

@@ -13,7 +13,7 @@ use sqlx::postgres::PgListener;
 use uuid::Uuid;
 
 use super::{ident, PgStore};
-use crate::{Outcomes, StoreError};
+use crate::{AuthChange, Outcomes, StoreError};
 
 /// How often waiting events are looked up even without a notification.
 const POLL: Duration = Duration::from_millis(250);
@@ -77,28 +77,59 @@ pub async fn spawn_outcome_listener(
     Ok(())
 }
 
+/// "Anything may have changed": what session caches hear after a lost connection.
+fn everything() -> AuthChange {
+    AuthChange {
+        app: String::new(),
+        class: String::new(),
+        object_id: None,
+    }
+}
+
+/// Reads an auth announcement (`<app>\n<class>[\n<objectId>]`).
+fn auth_change(payload: &str) -> AuthChange {
+    let mut parts = payload.splitn(3, '\n');
+    match (parts.next(), parts.next()) {
+        (Some(app), Some(class)) => AuthChange {
+            app: app.to_string(),
+            class: class.to_string(),
+            object_id: parts.next().map(str::to_string),
+        },
+        _ => everything(),
+    }
+}
+
 /// Keeps `store`'s schema cache honest: entries go when a change is announced; everything goes
-/// when the connection drops (notifications may have been missed meanwhile).
+/// when the connection drops (notifications may have been missed meanwhile). Passes session,
+/// user and role announcements on to the process's session caches the same way.
 pub async fn spawn_schema_listener(store: Arc<PgStore>) -> Result<(), StoreError> {
     let mut listener = dedicated_listener(&store).await?;
-    listener.listen(&store.schema_channel()).await?;
+    let auth_channel = store.auth_channel();
+    listener
+        .listen_all([store.schema_channel().as_str(), auth_channel.as_str()])
+        .await?;
     store
         .schema_listening
         .store(true, std::sync::atomic::Ordering::Release);
     tokio::spawn(async move {
         loop {
             match listener.try_recv().await {
+                Ok(Some(n)) if n.channel() == auth_channel => {
+                    store.announce(auth_change(n.payload()))
+                }
                 Ok(Some(n)) => match n.payload().split_once('\n') {
                     Some((app, class)) => store.forget_schema(Some((app, class))),
                     None => store.forget_schema(None),
                 },
                 Ok(None) => {
-                    tracing::warn!("schema listener reconnected; schema cache cleared");
+                    tracing::warn!("schema listener reconnected; schema and session caches cleared");
                     store.forget_schema(None);
+                    store.announce(everything());
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, "schema listener failed; schema cache cleared");
+                    tracing::warn!(error = %e, "schema listener failed; schema and session caches cleared");
                     store.forget_schema(None);
+                    store.announce(everything());
                     tokio::time::sleep(POLL).await;
                 }
             }

@@ -65,6 +65,8 @@ fn is_missing(e: &sqlx::Error) -> bool {
 pub struct PgStore {
     pool: PgPool,
     root: String,
+    /// Where the auth listener announces committed session, user and role changes.
+    auth: tokio::sync::broadcast::Sender<crate::AuthChange>,
     /// Apps and classes whose tables this process has seen committed: DDL is skipped for them.
     known: dashmap::DashSet<String>,
     /// Class schemas read before; only existing classes are kept. Entries go when this
@@ -122,6 +124,7 @@ impl PgStore {
         let store = PgStore {
             pool,
             root: root.to_string(),
+            auth: tokio::sync::broadcast::channel(1024).0,
             known: Default::default(),
             schemas: Default::default(),
             schema_listening: Default::default(),
@@ -143,6 +146,17 @@ impl PgStore {
     /// The NOTIFY channel schema changes are announced on (payload `<app>\n<class>`).
     pub fn schema_channel(&self) -> String {
         format!("{}_schemas", self.root)
+    }
+
+    /// The NOTIFY channel session, user and role changes are announced on (payload
+    /// `<app>\n<class>[\n<objectId>]`).
+    pub fn auth_channel(&self) -> String {
+        format!("{}_auth", self.root)
+    }
+
+    /// Passes an announcement on to this process's session caches.
+    pub(crate) fn announce(&self, change: crate::AuthChange) {
+        let _ = self.auth.send(change);
     }
 
     /// Forgets cached schemas: one class's, or all of them (`None`, after a lost listener
@@ -583,6 +597,10 @@ impl ReadStore for PgStore {
         }
     }
 
+    fn auth_changes(&self) -> Option<tokio::sync::broadcast::Receiver<crate::AuthChange>> {
+        Some(self.auth.subscribe())
+    }
+
     async fn position(&self, partition: u32) -> Result<u64, StoreError> {
         let sql = format!(
             "SELECT position FROM {}.positions WHERE partition = $1",
@@ -759,6 +777,7 @@ impl ProjectionStore for PgStore {
                 found,
             });
         }
+        let announced = crate::auth_changes_of(&commit.changes);
         let net = net_effect(commit.changes);
         let mut apps: Vec<&str> = net
             .schemas
@@ -918,6 +937,18 @@ impl ProjectionStore for PgStore {
             .bind(&counts)
             .execute(&mut *tx)
             .await?;
+        }
+        for change in &announced {
+            let mut payload = format!("{}\n{}", change.app, change.class);
+            if let Some(id) = &change.object_id {
+                payload.push('\n');
+                payload.push_str(id);
+            }
+            sqlx::query("SELECT pg_notify($1, $2)")
+                .bind(self.auth_channel())
+                .bind(payload)
+                .execute(&mut *tx)
+                .await?;
         }
         if !commit.outcomes.is_empty() {
             let ids: Vec<uuid::Uuid> = commit.outcomes.iter().map(|(id, _)| *id).collect();
