@@ -145,9 +145,11 @@ fn build(
         "github" => Box::new(Github::new(options, client)?),
         "google" => Box::new(Google::new(options, client)?),
         "oauth2" => Box::new(OAuth2::new(options, client)?),
-        other => return Err(AuthError::config(format!(
+        other => {
+            return Err(AuthError::config(format!(
             "no built-in adapter \"{other}\" (built in: {}); use \"oauth2\": true or \"module\"",
             BUILT_IN.join(", ")
-        ))),
+        )))
+        }
     })
 }
