@@ -16,6 +16,10 @@ use sha2::Sha256;
 use crate::http::send_json;
 use crate::AuthError;
 
+/// How soon an unknown key id may refetch the keys: providers publish a new key before signing
+/// with it, so a minute-old copy misses none in practice.
+const MIN_REFETCH: Duration = Duration::from_secs(60);
+
 /// What an id token must satisfy besides its signature.
 pub(crate) struct Expect<'a> {
     /// Accepted `iss` values.
@@ -50,9 +54,15 @@ impl Jwks {
 
     async fn key(&self, kid: &str) -> Result<RsaPublicKey, AuthError> {
         if let Some((fetched, keys)) = &*self.cached.lock() {
-            if fetched.elapsed() < self.max_age {
+            let age = fetched.elapsed();
+            if age < self.max_age {
                 if let Some(key) = keys.get(kid) {
                     return Ok(key.clone());
+                }
+                // Any client can send any key id: refetching for each would let them make
+                // the server hammer the provider.
+                if age < MIN_REFETCH {
+                    return Err(unknown_key(kid));
                 }
             }
         }
@@ -60,9 +70,7 @@ impl Jwks {
         let keys = parse_jwks(&body);
         let found = keys.get(kid).cloned();
         *self.cached.lock() = Some((Instant::now(), keys));
-        found.ok_or_else(|| {
-            AuthError::rejected(format!("Unable to find matching key for Key ID: {kid}"))
-        })
+        found.ok_or_else(|| unknown_key(kid))
     }
 
     /// Checks `token` and answers its claims.
@@ -112,6 +120,10 @@ impl Jwks {
         }
         Ok(claims)
     }
+}
+
+fn unknown_key(kid: &str) -> AuthError {
+    AuthError::rejected(format!("Unable to find matching key for Key ID: {kid}"))
 }
 
 fn invalid_signature() -> AuthError {
