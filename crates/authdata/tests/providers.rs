@@ -1,0 +1,675 @@
+//! The registry and every adapter against a local fake provider (Facebook, GitHub, JWKS and an
+//! OAuth2 introspection endpoint on one axum server): accepted data, refused data, unreachable
+//! and garbled providers, and which providers are enabled.
+
+use std::collections::HashMap;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use authdata::{can_handle, has_id, AuthError, AuthProviders};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::{Form, Json, Router};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use hmac::{Hmac, Mac};
+use model::{code, Map, ParseError};
+use rsa::pkcs1::DecodeRsaPrivateKey;
+use rsa::pkcs1v15::SigningKey;
+use rsa::signature::{SignatureEncoding, Signer};
+use rsa::traits::PublicKeyParts;
+use rsa::RsaPrivateKey;
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+/// A key made for these tests only; the fake provider publishes its public half.
+const TEST_KEY: &str = include_str!("fixtures/test-key.pem");
+const FB_SECRET: &str = "fb-app-secret";
+
+fn key() -> RsaPrivateKey {
+    RsaPrivateKey::from_pkcs1_pem(TEST_KEY).expect("test key")
+}
+
+fn proof(token: &str) -> String {
+    let mut mac = Hmac::<Sha256>::new_from_slice(FB_SECRET.as_bytes()).expect("hmac key");
+    mac.update(token.as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// Facebook's Graph API answers: token `fb-good` is user `fb1` of app `app1`, `fb-other-app`
+/// is user `fb1` of app `app2`; a wrong `appsecret_proof` is refused like a bad token.
+async fn fb(path: &'static str, q: HashMap<String, String>) -> (StatusCode, Json<Value>) {
+    let token = q.get("access_token").cloned().unwrap_or_default();
+    let bad = (
+        StatusCode::BAD_REQUEST,
+        Json(json!({"error": {"message": "Invalid OAuth access token.", "code": 190}})),
+    );
+    if q.get("appsecret_proof")
+        .is_some_and(|p| *p != proof(&token))
+    {
+        return bad;
+    }
+    match (path, token.as_str()) {
+        ("me", "fb-good" | "fb-other-app") if q.get("fields").map(String::as_str) == Some("id") => {
+            (StatusCode::OK, Json(json!({"id": "fb1"})))
+        }
+        ("app", "fb-good") => (StatusCode::OK, Json(json!({"id": "app1"}))),
+        ("app", "fb-other-app") => (StatusCode::OK, Json(json!({"id": "app2"}))),
+        _ => bad,
+    }
+}
+
+async fn gh_user(headers: HeaderMap) -> (StatusCode, Json<Value>) {
+    match headers.get("authorization").and_then(|v| v.to_str().ok()) {
+        Some("bearer gh-good") => (StatusCode::OK, Json(json!({"id": 42, "login": "octo"}))),
+        _ => (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({"message": "Bad credentials"})),
+        ),
+    }
+}
+
+async fn jwks(State(jwks): State<Value>) -> Json<Value> {
+    Json(jwks)
+}
+
+/// RFC 7662: `o-good` is active for user `u1` of client `app1`; the endpoint wants
+/// `Authorization: Basic c2VjcmV0` when a request carries any Authorization at all.
+async fn introspect(headers: HeaderMap, Form(form): Form<HashMap<String, String>>) -> Json<Value> {
+    if let Some(auth) = headers.get("authorization") {
+        if auth != "Basic c2VjcmV0" {
+            return Json(json!({"error": "invalid_client"}));
+        }
+    }
+    match form.get("token").map(String::as_str) {
+        Some("o-good") => Json(json!({"active": true, "sub": "u1", "client_id": "app1"})),
+        Some("o-multi") => Json(json!({"active": true, "sub": "u1", "aud": ["x", "app1"]})),
+        _ => Json(json!({"active": false})),
+    }
+}
+
+/// Starts the fake provider and answers its base URL.
+async fn fake_provider() -> String {
+    let public = key().to_public_key();
+    let jwk = json!({"keys": [{
+        "kty": "RSA", "alg": "RS256", "use": "sig", "kid": "k1",
+        "n": URL_SAFE_NO_PAD.encode(public.n().to_bytes_be()),
+        "e": URL_SAFE_NO_PAD.encode(public.e().to_bytes_be()),
+    }]});
+    let app = Router::new()
+        .route(
+            "/fb/me",
+            get(|Query(q): Query<HashMap<String, String>>| fb("me", q)),
+        )
+        .route(
+            "/fb/app",
+            get(|Query(q): Query<HashMap<String, String>>| fb("app", q)),
+        )
+        .route("/gh/user", get(gh_user))
+        .route("/jwks", get(jwks))
+        .route("/introspect", post(introspect))
+        .route(
+            "/notjson/user",
+            get(|| async { "<html>maintenance</html>" }),
+        )
+        .with_state(jwk);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{addr}")
+}
+
+/// A URL where nothing listens: the port was bound and released.
+async fn dead_url() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    format!("http://{addr}")
+}
+
+fn now() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .expect("clock")
+        .as_secs()
+}
+
+fn jwt(header: Value, claims: Value) -> String {
+    let enc = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
+    let input = format!("{}.{}", enc(&header), enc(&claims));
+    let signature = SigningKey::<Sha256>::new(key()).sign(input.as_bytes());
+    format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()))
+}
+
+fn google_token(claims: Value) -> String {
+    let mut base = json!({
+        "iss": "https://accounts.google.com", "sub": "g1", "aud": "client-1",
+        "iat": now(), "exp": now() + 600,
+    });
+    if let (Some(base), Some(extra)) = (base.as_object_mut(), claims.as_object()) {
+        base.extend(extra.clone());
+    }
+    jwt(json!({"alg": "RS256", "kid": "k1", "typ": "JWT"}), base)
+}
+
+fn data(v: Value) -> Map {
+    match v {
+        Value::Object(map) => map,
+        _ => panic!("test data must be an object"),
+    }
+}
+
+fn registry(config: Value) -> AuthProviders {
+    AuthProviders::from_config(&config).expect("valid auth config")
+}
+
+async fn code_of(providers: &AuthProviders, provider: &str, d: Value) -> Result<(), ParseError> {
+    providers.validate(provider, &data(d)).await
+}
+
+fn refused(result: Result<(), ParseError>, code: i32, message: &str) {
+    assert_eq!(result, Err(ParseError::new(code, message)));
+}
+
+const UNSUPPORTED: &str = "This authentication method is unsupported.";
+
+#[tokio::test]
+async fn anonymous_is_on_by_default_and_can_be_disabled() {
+    let default = AuthProviders::default();
+    assert_eq!(default.providers().collect::<Vec<_>>(), vec!["anonymous"]);
+    assert_eq!(
+        code_of(&default, "anonymous", json!({"id": "3f1c"})).await,
+        Ok(())
+    );
+    refused(
+        code_of(&default, "anonymous", json!({})).await,
+        code::UNSUPPORTED_SERVICE,
+        UNSUPPORTED,
+    );
+    let from_null = registry(Value::Null);
+    assert!(from_null.get("anonymous").is_some());
+
+    let off = registry(json!({"anonymous": {"enabled": false}}));
+    assert!(off.get("anonymous").is_none());
+    refused(
+        code_of(&off, "anonymous", json!({"id": "3f1c"})).await,
+        code::UNSUPPORTED_SERVICE,
+        UNSUPPORTED,
+    );
+}
+
+#[tokio::test]
+async fn unknown_unconfigured_and_disabled_providers_are_unsupported() {
+    let base = fake_provider().await;
+    let providers = registry(json!({
+        "github": {"enabled": false, "baseURL": format!("{base}/gh")},
+    }));
+    for provider in ["github", "facebook", "google", "myspace"] {
+        refused(
+            code_of(
+                &providers,
+                provider,
+                json!({"id": "42", "access_token": "gh-good"}),
+            )
+            .await,
+            code::UNSUPPORTED_SERVICE,
+            UNSUPPORTED,
+        );
+    }
+}
+
+#[test]
+fn bad_configurations_are_refused_when_the_registry_is_built() {
+    for config in [
+        json!({"myspace": {}}),
+        json!({"myoauth": {"module": "ldap"}}),
+        json!({"myoauth": {"oauth2": true}}),
+        json!({"github": true}),
+        json!({"google": {"clientId": 7}}),
+        json!([]),
+    ] {
+        let err = AuthProviders::from_config(&config).expect_err("invalid config");
+        assert!(matches!(err, AuthError::Config(_)), "{config}: {err:?}");
+        assert_eq!(ParseError::from(err).code, code::INTERNAL_SERVER_ERROR);
+    }
+}
+
+#[tokio::test]
+async fn github_checks_the_user_behind_the_token() {
+    let base = fake_provider().await;
+    let providers = registry(json!({"github": {"baseURL": format!("{base}/gh/")}}));
+    let invalid = "Github auth is invalid for this user.";
+    // GitHub ids are numbers; clients send them as strings or numbers.
+    assert_eq!(
+        code_of(
+            &providers,
+            "github",
+            json!({"id": "42", "access_token": "gh-good"})
+        )
+        .await,
+        Ok(())
+    );
+    assert_eq!(
+        code_of(
+            &providers,
+            "github",
+            json!({"id": 42, "access_token": "gh-good"})
+        )
+        .await,
+        Ok(())
+    );
+    refused(
+        code_of(
+            &providers,
+            "github",
+            json!({"id": "43", "access_token": "gh-good"}),
+        )
+        .await,
+        code::OBJECT_NOT_FOUND,
+        invalid,
+    );
+    refused(
+        code_of(
+            &providers,
+            "github",
+            json!({"id": "42", "access_token": "stolen"}),
+        )
+        .await,
+        code::OBJECT_NOT_FOUND,
+        invalid,
+    );
+    refused(
+        code_of(&providers, "github", json!({"access_token": "gh-good"})).await,
+        code::OBJECT_NOT_FOUND,
+        invalid,
+    );
+}
+
+#[tokio::test]
+async fn an_unreachable_or_garbled_provider_fails_the_login() {
+    let base = fake_provider().await;
+    let dead = dead_url().await;
+    let down = registry(json!({"github": {"baseURL": dead}}));
+    let err = code_of(
+        &down,
+        "github",
+        json!({"id": "42", "access_token": "gh-good"}),
+    )
+    .await
+    .expect_err("provider down");
+    assert_eq!(err.code, code::SCRIPT_FAILED);
+
+    let garbled = registry(json!({"github": {"baseURL": format!("{base}/notjson")}}));
+    let err = code_of(
+        &garbled,
+        "github",
+        json!({"id": "42", "access_token": "gh-good"}),
+    )
+    .await
+    .expect_err("not JSON");
+    assert_eq!(err.code, code::SCRIPT_FAILED);
+}
+
+#[tokio::test]
+async fn facebook_checks_the_user_the_app_and_the_secret_proof() {
+    let base = fake_provider().await;
+    let invalid = "Facebook auth is invalid for this user.";
+    let plain = registry(json!({"facebook": {"baseURL": format!("{base}/fb")}}));
+    assert_eq!(
+        code_of(
+            &plain,
+            "facebook",
+            json!({"id": "fb1", "access_token": "fb-good"})
+        )
+        .await,
+        Ok(())
+    );
+    // Without appIds the app is not checked.
+    assert_eq!(
+        code_of(
+            &plain,
+            "facebook",
+            json!({"id": "fb1", "access_token": "fb-other-app"})
+        )
+        .await,
+        Ok(())
+    );
+    refused(
+        code_of(
+            &plain,
+            "facebook",
+            json!({"id": "fb2", "access_token": "fb-good"}),
+        )
+        .await,
+        code::OBJECT_NOT_FOUND,
+        invalid,
+    );
+    refused(
+        code_of(
+            &plain,
+            "facebook",
+            json!({"id": "fb1", "access_token": "expired"}),
+        )
+        .await,
+        code::OBJECT_NOT_FOUND,
+        invalid,
+    );
+
+    let with_app = registry(json!({"facebook": {
+        "baseURL": format!("{base}/fb"), "appIds": ["app1"], "appSecret": FB_SECRET,
+    }}));
+    assert_eq!(
+        code_of(
+            &with_app,
+            "facebook",
+            json!({"id": "fb1", "access_token": "fb-good"})
+        )
+        .await,
+        Ok(())
+    );
+    refused(
+        code_of(
+            &with_app,
+            "facebook",
+            json!({"id": "fb1", "access_token": "fb-other-app"}),
+        )
+        .await,
+        code::OBJECT_NOT_FOUND,
+        invalid,
+    );
+
+    let wrong_secret = registry(json!({"facebook": {
+        "baseURL": format!("{base}/fb"), "appSecret": "not-the-secret",
+    }}));
+    refused(
+        code_of(
+            &wrong_secret,
+            "facebook",
+            json!({"id": "fb1", "access_token": "fb-good"}),
+        )
+        .await,
+        code::OBJECT_NOT_FOUND,
+        invalid,
+    );
+
+    let no_apps = registry(json!({"facebook": {"baseURL": format!("{base}/fb"), "appIds": []}}));
+    refused(
+        code_of(
+            &no_apps,
+            "facebook",
+            json!({"id": "fb1", "access_token": "fb-good"}),
+        )
+        .await,
+        code::OBJECT_NOT_FOUND,
+        "Facebook auth is not configured.",
+    );
+    let not_list =
+        registry(json!({"facebook": {"baseURL": format!("{base}/fb"), "appIds": "app1"}}));
+    refused(
+        code_of(
+            &not_list,
+            "facebook",
+            json!({"id": "fb1", "access_token": "fb-good"}),
+        )
+        .await,
+        code::OBJECT_NOT_FOUND,
+        "appIds must be an array.",
+    );
+}
+
+#[tokio::test]
+async fn facebook_limited_login_token_is_checked_against_facebook_keys() {
+    let base = fake_provider().await;
+    let providers = registry(json!({"facebook": {
+        "baseURL": dead_url().await, "jwksURL": format!("{base}/jwks"), "clientId": "fbapp",
+        "appIds": ["app1"],
+    }}));
+    let header = json!({"alg": "RS256", "kid": "k1"});
+    let claims =
+        json!({"iss": "https://www.facebook.com", "sub": "fb1", "aud": "fbapp", "exp": now() + 60});
+    let token = jwt(header.clone(), claims);
+    // The Graph API (here unreachable) is not asked for a Limited Login token.
+    assert_eq!(
+        code_of(&providers, "facebook", json!({"id": "fb1", "token": token})).await,
+        Ok(())
+    );
+    let other_app = jwt(
+        header,
+        json!({"iss": "https://www.facebook.com", "sub": "fb1", "aud": "elsewhere", "exp": now() + 60}),
+    );
+    refused(
+        code_of(
+            &providers,
+            "facebook",
+            json!({"id": "fb1", "token": other_app}),
+        )
+        .await,
+        code::OBJECT_NOT_FOUND,
+        "jwt audience invalid. expected: fbapp",
+    );
+}
+
+#[tokio::test]
+async fn google_id_tokens_are_verified_like_parse_server() {
+    let base = fake_provider().await;
+    let providers = registry(json!({"google": {
+        "jwksURL": format!("{base}/jwks"), "clientId": "client-1",
+    }}));
+    let check = |d: Value| {
+        let providers = &providers;
+        async move { code_of(providers, "google", d).await }
+    };
+    assert_eq!(
+        check(json!({"id": "g1", "id_token": google_token(json!({}))})).await,
+        Ok(())
+    );
+    // Google issues both spellings of its issuer.
+    assert_eq!(
+        check(json!({"id": "g1", "id_token": google_token(json!({"iss": "accounts.google.com"}))}))
+            .await,
+        Ok(())
+    );
+    let cases = [
+        (
+            json!({"id": "g2", "id_token": google_token(json!({}))}),
+            "auth data is invalid for this user.",
+        ),
+        (
+            json!({"id": "g1", "id_token": google_token(json!({"aud": "client-2"}))}),
+            "jwt audience invalid. expected: client-1",
+        ),
+        (
+            json!({"id": "g1", "id_token": google_token(json!({"exp": now() - 1}))}),
+            "jwt expired",
+        ),
+        (
+            json!({"id": "g1", "id_token": google_token(json!({"nbf": now() + 600}))}),
+            "jwt not active",
+        ),
+        (
+            json!({"id": "g1", "id_token": google_token(json!({"iss": "https://evil.example"}))}),
+            "id token not issued by correct provider - expected: accounts.google.com or https://accounts.google.com | from: https://evil.example",
+        ),
+        (json!({"id": "g1"}), "id token is invalid for this user."),
+        (
+            json!({"id": "g1", "id_token": "not-a-jwt"}),
+            "provided token does not decode as JWT",
+        ),
+        (
+            json!({"id": "g1", "id_token": jwt(json!({"alg": "RS256", "kid": "k9"}), json!({"sub": "g1"}))}),
+            "Unable to find matching key for Key ID: k9",
+        ),
+        (
+            json!({"id": "g1", "id_token": jwt(json!({"alg": "HS256", "kid": "k1"}), json!({"sub": "g1"}))}),
+            "invalid algorithm",
+        ),
+    ];
+    for (d, message) in cases {
+        refused(check(d.clone()).await, code::OBJECT_NOT_FOUND, message);
+    }
+
+    // A token whose claims were changed after signing.
+    let token = google_token(json!({}));
+    let mut parts: Vec<String> = token.split('.').map(str::to_string).collect();
+    parts[1] = URL_SAFE_NO_PAD.encode(
+        json!({"iss": "https://accounts.google.com", "sub": "g2", "aud": "client-1", "exp": now() + 600})
+            .to_string(),
+    );
+    refused(
+        check(json!({"id": "g2", "id_token": parts.join(".")})).await,
+        code::OBJECT_NOT_FOUND,
+        "invalid signature",
+    );
+}
+
+#[tokio::test]
+async fn apple_tokens_need_apple_issuer_and_matching_subject() {
+    let base = fake_provider().await;
+    let providers = registry(json!({"apple": {
+        "jwksURL": format!("{base}/jwks"), "clientId": ["com.example.ios", "com.example.web"],
+    }}));
+    let token = jwt(
+        json!({"alg": "RS256", "kid": "k1"}),
+        json!({"iss": "https://appleid.apple.com", "sub": "a1", "aud": "com.example.web", "exp": now() + 60}),
+    );
+    assert_eq!(
+        code_of(
+            &providers,
+            "apple",
+            json!({"id": "a1", "token": token.clone()})
+        )
+        .await,
+        Ok(())
+    );
+    refused(
+        code_of(&providers, "apple", json!({"id": "a2", "token": token})).await,
+        code::OBJECT_NOT_FOUND,
+        "auth data is invalid for this user.",
+    );
+    let google_issued = google_token(json!({"sub": "a1", "aud": "com.example.ios"}));
+    refused(
+        code_of(&providers, "apple", json!({"id": "a1", "token": google_issued})).await,
+        code::OBJECT_NOT_FOUND,
+        "id token not issued by correct OpenID provider - expected: https://appleid.apple.com | from: https://accounts.google.com",
+    );
+}
+
+#[tokio::test]
+async fn oauth2_uses_the_introspection_endpoint() {
+    let base = fake_provider().await;
+    let url = format!("{base}/introspect");
+    let invalid = "OAuth2 access token is invalid for this user.";
+    let providers = registry(json!({
+        "plain": {"oauth2": true, "tokenIntrospectionEndpointUrl": url},
+        "byuser": {"module": "oauth2", "tokenIntrospectionEndpointUrl": url, "useridField": "sub"},
+        "byapp": {"oauth2": true, "tokenIntrospectionEndpointUrl": url, "appidField": "client_id", "appIds": ["app1"]},
+        "byaud": {"oauth2": true, "tokenIntrospectionEndpointUrl": url, "appidField": "aud", "appIds": ["app1"]},
+        "otherapp": {"oauth2": true, "tokenIntrospectionEndpointUrl": url, "appidField": "client_id", "appIds": ["app9"]},
+        "noappids": {"oauth2": true, "tokenIntrospectionEndpointUrl": url, "appidField": "client_id"},
+        "authed": {"oauth2": true, "tokenIntrospectionEndpointUrl": url, "authorizationHeader": "Basic c2VjcmV0"},
+        "badauth": {"oauth2": true, "tokenIntrospectionEndpointUrl": url, "authorizationHeader": "Basic bm9wZQ=="},
+    }));
+    let good = json!({"id": "u1", "access_token": "o-good"});
+    for provider in ["plain", "byuser", "byapp", "authed"] {
+        assert_eq!(
+            code_of(&providers, provider, good.clone()).await,
+            Ok(()),
+            "{provider}"
+        );
+    }
+    assert_eq!(
+        code_of(
+            &providers,
+            "byaud",
+            json!({"id": "u1", "access_token": "o-multi"})
+        )
+        .await,
+        Ok(())
+    );
+    refused(
+        code_of(
+            &providers,
+            "plain",
+            json!({"id": "u1", "access_token": "revoked"}),
+        )
+        .await,
+        code::OBJECT_NOT_FOUND,
+        invalid,
+    );
+    refused(
+        code_of(
+            &providers,
+            "byuser",
+            json!({"id": "u2", "access_token": "o-good"}),
+        )
+        .await,
+        code::OBJECT_NOT_FOUND,
+        invalid,
+    );
+    refused(
+        code_of(&providers, "badauth", good.clone()).await,
+        code::OBJECT_NOT_FOUND,
+        invalid,
+    );
+    refused(
+        code_of(&providers, "otherapp", good.clone()).await,
+        code::OBJECT_NOT_FOUND,
+        "OAuth2: the access_token's appID is empty or is not in the list of permitted appIDs in the auth configuration.",
+    );
+    refused(
+        code_of(&providers, "noappids", good).await,
+        code::OBJECT_NOT_FOUND,
+        "OAuth2 configuration is missing the client app IDs (\"appIds\" config parameter).",
+    );
+}
+
+#[tokio::test]
+async fn whole_auth_data_objects() {
+    let base = fake_provider().await;
+    let providers = registry(json!({"github": {"baseURL": format!("{base}/gh")}}));
+    let ok = data(json!({
+        "github": {"id": "42", "access_token": "gh-good"},
+        "facebook": null,
+        "anonymous": {"id": "x"},
+    }));
+    assert_eq!(providers.validate_auth_data(&ok).await, Ok(()));
+    let bad = data(json!({"github": {"id": "42", "access_token": "gh-good"}, "anonymous": "x"}));
+    refused(
+        providers.validate_auth_data(&bad).await,
+        code::UNSUPPORTED_SERVICE,
+        UNSUPPORTED,
+    );
+    let refused_one =
+        data(json!({"github": {"id": "7", "access_token": "gh-good"}, "anonymous": {"id": "x"}}));
+    refused(
+        providers.validate_auth_data(&refused_one).await,
+        code::OBJECT_NOT_FOUND,
+        "Github auth is invalid for this user.",
+    );
+}
+
+#[test]
+fn the_id_rule() {
+    assert!(has_id(&data(json!({"id": "a"}))));
+    assert!(has_id(&data(json!({"id": 12}))));
+    assert!(!has_id(&data(json!({"id": ""}))));
+    assert!(!has_id(&data(json!({"id": null}))));
+    assert!(!has_id(&data(json!({"access_token": "t"}))));
+    assert!(can_handle(&data(json!({"facebook": {"id": "1"}}))));
+    assert!(can_handle(&data(json!({"facebook": null}))));
+    assert!(can_handle(&data(
+        json!({"facebook": {"access_token": "t"}, "anonymous": {"id": "x"}})
+    )));
+    assert!(!can_handle(&data(
+        json!({"facebook": {"access_token": "t"}})
+    )));
+    assert!(!can_handle(&data(json!({}))));
+}
