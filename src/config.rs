@@ -106,6 +106,13 @@ pub struct AppArgs {
     #[arg(long = "preserveFileName", env = "PARSE_SERVER_PRESERVE_FILE_NAME",
           default_value_t = false, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub preserve_file_name: bool,
+    /// How long a session lasts, in seconds (a year by default).
+    #[arg(
+        long = "sessionLength",
+        env = "PARSE_SERVER_SESSION_LENGTH",
+        default_value_t = 31_536_000
+    )]
+    pub session_length: u64,
     /// How long a write waits for projection before answering with an error, in milliseconds.
     #[arg(
         long = "projectionTimeoutMs",
@@ -302,6 +309,7 @@ impl ServeArgs {
                 .map_err(anyhow::Error::msg)?,
         };
         app.preserve_file_name = a.preserve_file_name;
+        app.session_length = Duration::from_secs(a.session_length);
         Ok(app)
     }
 }

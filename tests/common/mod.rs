@@ -436,3 +436,27 @@ impl TestServer {
         all
     }
 }
+
+/// Distributed stack: every row of every table of this server's read model, as text.
+pub async fn read_model_dump(s: &TestServer) -> String {
+    let pool = sqlx::PgPool::connect(&required_env("CHRONICLE_TEST_DATABASE_URL"))
+        .await
+        .expect("connect to PostgreSQL");
+    let tables: Vec<(String, String)> = sqlx::query_as(
+        "SELECT table_schema::text, table_name::text FROM information_schema.tables WHERE table_schema LIKE $1",
+    )
+    .bind(format!("{}%", s.namespace()))
+    .fetch_all(&pool)
+    .await
+    .expect("list tables");
+    let mut dump = String::new();
+    for (schema, table) in tables {
+        let rows: Vec<String> =
+            sqlx::query_scalar(&format!("SELECT t::text FROM \"{schema}\".\"{table}\" t"))
+                .fetch_all(&pool)
+                .await
+                .expect("read a table");
+        dump.extend(rows);
+    }
+    dump
+}

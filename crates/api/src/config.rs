@@ -26,6 +26,8 @@ pub struct AppConfig {
     pub upload_policy: model::file::UploadPolicy,
     /// Store files under the client's name, without a random prefix (`preserveFileName`).
     pub preserve_file_name: bool,
+    /// How long a session lasts (`sessionLength`).
+    pub session_length: std::time::Duration,
 }
 
 impl AppConfig {
@@ -45,6 +47,7 @@ impl AppConfig {
             projection_timeout: std::time::Duration::from_secs(30),
             upload_policy: model::file::UploadPolicy::default(),
             preserve_file_name: false,
+            session_length: std::time::Duration::from_secs(31_536_000),
         }
     }
 

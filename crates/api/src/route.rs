@@ -68,6 +68,18 @@ pub enum Route {
     DeleteSchema {
         class: String,
     },
+    /// `GET /users/me`: the session's user.
+    Me,
+    /// `GET`/`POST /login`
+    Login,
+    /// `POST /logout`
+    Logout,
+    /// `GET`/`POST /verifyPassword`: a user's credentials checked, no session made.
+    VerifyPassword,
+    /// `POST /loginAs` (master key): a session for any user.
+    LoginAs,
+    /// `GET /sessions/me`
+    SessionMe,
     /// `POST /files/<name>`: a file upload (raw body, or the JS SDK's JSON with `base64`).
     UploadFile {
         name: String,
@@ -107,6 +119,9 @@ impl Route {
                 | Route::GetSchema { .. }
                 | Route::GetFile { .. }
                 | Route::FileMetadata { .. }
+                | Route::Me
+                | Route::SessionMe
+                | Route::VerifyPassword
         )
     }
 
@@ -168,6 +183,39 @@ impl Route {
                 class: INSTALLATION.into(),
                 object_id: id.to_string(),
             },
+            // Parse Server's `/users`, `/sessions` and `/roles` are its class routes on
+            // `_User`, `_Session` and `_Role`, besides a few of their own.
+            ("GET", ["users", "me"]) => Route::Me,
+            ("GET", ["sessions", "me"]) => Route::SessionMe,
+            ("GET" | "POST", ["login"]) => Route::Login,
+            ("POST", ["logout"]) => Route::Logout,
+            ("GET" | "POST", ["verifyPassword"]) => Route::VerifyPassword,
+            ("POST", ["loginAs"]) => Route::LoginAs,
+            (m, [collection @ ("users" | "sessions" | "roles"), rest @ ..]) if rest.len() <= 1 => {
+                let class = match *collection {
+                    "users" => "_User",
+                    "sessions" => "_Session",
+                    _ => "_Role",
+                }
+                .to_string();
+                match (m, rest) {
+                    ("GET", []) => Route::Find { class },
+                    ("POST", []) => Route::Create { class },
+                    ("GET", [id]) => Route::Get {
+                        class,
+                        object_id: id.to_string(),
+                    },
+                    ("PUT", [id]) => Route::Update {
+                        class,
+                        object_id: id.to_string(),
+                    },
+                    ("DELETE", [id]) => Route::Delete {
+                        class,
+                        object_id: id.to_string(),
+                    },
+                    _ => return Err(no_route()),
+                }
+            }
             ("POST", ["batch"]) => Route::Batch,
             ("GET", ["config"]) => Route::GetConfig,
             ("PUT", ["config"]) => Route::UpdateConfig,

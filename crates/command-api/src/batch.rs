@@ -134,7 +134,7 @@ impl CommandApi {
         for (i, p) in prepared {
             match p {
                 Ok(p) if transaction || p.writes.len() == 1 => {
-                    slots.push((i, to_submit.len() + p.answer));
+                    slots.push((i, to_submit.len() + p.answer, p.extra));
                     to_submit.extend(p.writes);
                 }
                 Ok(p) => grouped.push((i, p)),
@@ -157,8 +157,11 @@ impl CommandApi {
         };
         let (answers, grouped_answers) = futures::join!(answers, grouped_answers);
         let mut answers: Vec<Option<_>> = answers?.into_iter().map(Some).collect();
-        for (i, at) in slots {
-            results[i] = answers.get_mut(at).and_then(Option::take);
+        for (i, at, extra) in slots {
+            results[i] = answers
+                .get_mut(at)
+                .and_then(Option::take)
+                .map(|a| crate::submit::with_extra(a, &extra));
         }
         for (i, a) in grouped_answers {
             results[i] = Some(a);

@@ -7,7 +7,7 @@ use api::{ApiError, ParseRequest, ParseResponse, Route};
 use model::installation::{self, Target, CLASS};
 use model::query::Query;
 use model::write::{self, WriteKind as BodyKind};
-use model::{code, time, ParseError};
+use model::{code, time};
 
 use crate::objects::{prepare_create, prepare_delete, prepare_update, Planned};
 use crate::CommandApi;
@@ -83,6 +83,7 @@ impl CommandApi {
         Ok(Planned {
             answer: writes.len() - 1,
             writes,
+            extra: Default::default(),
         })
     }
 
@@ -101,20 +102,5 @@ impl CommandApi {
             }
             other => other,
         }
-    }
-
-    /// Submits one request's writes (several as one transaction) and returns its answer.
-    pub(crate) async fn submit_planned(
-        &self,
-        ctx: &api::RequestContext,
-        planned: Planned,
-    ) -> Result<ParseResponse, ApiError> {
-        let transaction = planned.writes.len() > 1;
-        let answer = planned.answer;
-        let mut answers = self.submit(ctx, planned.writes, transaction).await?;
-        if answer >= answers.len() {
-            return Err(ParseError::internal("no answer for a write").into());
-        }
-        answers.swap_remove(answer)
     }
 }

@@ -12,6 +12,7 @@ mod objects;
 mod purge;
 mod schemas;
 mod submit;
+mod users;
 
 use std::sync::Arc;
 
@@ -39,7 +40,10 @@ impl CommandApi {
 
 #[async_trait]
 impl Handler for CommandApi {
-    async fn handle(&self, req: ParseRequest) -> Result<ParseResponse, ApiError> {
+    async fn handle(&self, mut req: ParseRequest) -> Result<ParseResponse, ApiError> {
+        if !req.route.is_keyless() {
+            self.reads.authenticate(&mut req).await?;
+        }
         match &req.route {
             Route::Batch => self.batch(req).await,
             Route::UpdateConfig => self.update_config(&req).await,
@@ -50,6 +54,12 @@ impl Handler for CommandApi {
             Route::DeleteSchema { class } => self.delete_schema(&req, class).await,
             Route::UploadFile { name } => self.upload(&req, name).await,
             Route::DeleteFile { name } => self.delete_file(&req, name).await,
+            Route::Login => self.log_in(&req).await,
+            Route::Logout => self.log_out(&req).await,
+            Route::LoginAs => self.login_as(&req).await,
+            Route::Me => self.me(&req).await,
+            Route::SessionMe => self.session_me(&req).await,
+            Route::VerifyPassword => self.verify_password(&req).await,
             route if route.is_read() => self.reads.handle(req).await,
             Route::Create { class } | Route::Update { class, .. }
                 if class == model::installation::CLASS =>

@@ -34,6 +34,8 @@ pub(crate) struct Prepared {
 pub(crate) struct Planned {
     pub writes: Vec<Prepared>,
     pub answer: usize,
+    /// Fields added to that answer (the session token of a sign-up).
+    pub extra: Map,
 }
 
 impl Planned {
@@ -41,6 +43,7 @@ impl Planned {
         Planned {
             writes: vec![prepared],
             answer: 0,
+            extra: Map::new(),
         }
     }
 }
@@ -142,6 +145,52 @@ impl CommandApi {
             .ok_or_else(|| ParseError::not_found().into())
     }
 
+    /// The object, if the caller's ACL entries let them write it (else, to them, it is not
+    /// there: 101, as Parse Server answers).
+    pub(crate) async fn writable(
+        &self,
+        req: &ParseRequest,
+        class: &str,
+        id: &str,
+    ) -> Result<model::Object, ApiError> {
+        let current = self.current(req, class, id).await?;
+        if !req.ctx.auth.may(current.get("ACL"), "write") {
+            return Err(ParseError::not_found().into());
+        }
+        Ok(current)
+    }
+
+    /// A role name another role holds: answered before anything is logged (the projector
+    /// decides for good).
+    async fn check_role_name_free(&self, req: &ParseRequest, body: &Map) -> Result<(), ApiError> {
+        let Some(name) = body.get("name") else {
+            return Ok(());
+        };
+        let query = model::query::Query {
+            filter: model::query::Filter::Field {
+                path: "name".into(),
+                cond: model::query::Cond::Eq(name.clone()),
+            },
+            limit: 1,
+            ..model::query::Query::default()
+        };
+        let taken = !self
+            .reads
+            .store()
+            .find(&req.ctx.app.app_id, model::user::ROLE_CLASS, &query)
+            .await
+            .map_err(ApiError::internal)?
+            .is_empty();
+        if taken {
+            return Err(ParseError::new(
+                code::DUPLICATE_VALUE,
+                "A duplicate value for a field with unique values was provided",
+            )
+            .into());
+        }
+        Ok(())
+    }
+
     /// Validates a create, update or delete and returns the writes it makes.
     pub(crate) async fn prepare(&self, req: &ParseRequest) -> Result<Planned, ApiError> {
         let now = time::to_iso(&chrono::Utc::now());
@@ -149,21 +198,43 @@ impl CommandApi {
             Route::Create { class } | Route::Update { class, .. } if class == INSTALLATION => {
                 return self.prepare_installation(req).await;
             }
+            Route::Create { class } | Route::Update { class, .. } | Route::Delete { class, .. }
+                if class == model::user::USER_CLASS =>
+            {
+                return self.prepare_user(req).await;
+            }
+            Route::Create { class } | Route::Update { class, .. }
+                if class == model::user::SESSION_CLASS && !req.ctx.auth.is_master() =>
+            {
+                return Err(ParseError::new(
+                    code::OPERATION_FORBIDDEN,
+                    "Sessions are made by signing up and logging in.",
+                )
+                .into());
+            }
             Route::Create { class } => {
                 let schema = self.schema(req, class).await?;
+                if class == model::user::ROLE_CLASS {
+                    write::parse_body(&req.body, BodyKind::Create)?;
+                    model::user::check_role(&req.body, None)?;
+                    self.check_role_name_free(req, &req.body).await?;
+                }
                 prepare_create(&schema, class, &req.body, &now)?
             }
             Route::Update { class, object_id } => {
                 let schema = self.schema(req, class).await?;
                 // The body's names are checked before the object is looked for.
                 write::parse_body(&req.body, BodyKind::Update)?;
-                let current = self.current(req, class, object_id).await?;
+                let current = self.writable(req, class, object_id).await?;
+                if class == model::user::ROLE_CLASS {
+                    model::user::check_role(&req.body, Some(&current))?;
+                }
                 prepare_update(&schema, class, &current, &req.body, &now)?
             }
             Route::Delete { class, object_id } => {
                 check_client_access(class, "delete", req.ctx.auth.is_master())?;
                 // Deleting from a class that does not exist is "not found", not forbidden.
-                self.current(req, class, object_id).await?;
+                self.writable(req, class, object_id).await?;
                 prepare_delete(class, object_id)
             }
             other => return Err(ApiError::NoRoute(format!("{} {other:?}", req.method))),

@@ -7,14 +7,19 @@ use model::outcome::{Outcome, WriteResult};
 use model::{code, time, ParseError};
 use serde_json::{json, Value};
 
-use crate::objects::Prepared;
+use crate::objects::{Planned, Prepared};
 use crate::CommandApi;
 
 pub(crate) fn origin(ctx: &RequestContext) -> Origin {
-    let mut actor = if ctx.auth.is_master() {
-        Actor::master()
-    } else {
-        Actor::public()
+    let mut actor = match &ctx.auth {
+        api::Auth::Master => Actor::master(),
+        api::Auth::Public => Actor::public(),
+        api::Auth::User(u) => Actor {
+            kind: "user".into(),
+            user_id: Some(u.user_id.clone()),
+            installation_id: None,
+            roles: u.roles.clone(),
+        },
     };
     actor.installation_id = ctx.installation_id.clone();
     Origin {
@@ -25,6 +30,18 @@ pub(crate) fn origin(ctx: &RequestContext) -> Origin {
     }
 }
 
+/// Adds a request's extra answer fields to its answer.
+pub(crate) fn with_extra(
+    answer: Result<ParseResponse, ApiError>,
+    extra: &model::Map,
+) -> Result<ParseResponse, ApiError> {
+    let mut answer = answer?;
+    if let Value::Object(body) = &mut answer.body {
+        body.extend(extra.clone());
+    }
+    Ok(answer)
+}
+
 /// The answer Parse gives for one applied write.
 fn answer(ctx: &RequestContext, w: &Write, r: &WriteResult) -> ParseResponse {
     let mut body = serde_json::Map::new();
@@ -33,7 +50,11 @@ fn answer(ctx: &RequestContext, w: &Write, r: &WriteResult) -> ParseResponse {
             body.insert("objectId".into(), json!(r.object_id));
             body.insert("createdAt".into(), json!(r.created_at));
             body.extend(r.results.clone());
-            let location = format!("{}/classes/{}/{}", ctx.server_url, w.class, r.object_id);
+            // Parse Server's users live at `/users/<id>`, every other class at `/classes/…`.
+            let location = match w.class.as_str() {
+                model::user::USER_CLASS => format!("{}/users/{}", ctx.server_url, r.object_id),
+                class => format!("{}/classes/{class}/{}", ctx.server_url, r.object_id),
+            };
             ParseResponse::created(Value::Object(body), location)
         }
         WriteKind::Update => {
@@ -98,6 +119,22 @@ impl CommandApi {
                 Outcome::Rejected { error, .. } => Err(error.into()),
             })
             .collect())
+    }
+
+    /// Submits one request's writes (several as one transaction) and returns its answer, with
+    /// the request's extra answer fields (a new session token, say).
+    pub(crate) async fn submit_planned(
+        &self,
+        ctx: &RequestContext,
+        planned: Planned,
+    ) -> Result<ParseResponse, ApiError> {
+        let transaction = planned.writes.len() > 1;
+        let answer = planned.answer;
+        let mut answers = self.submit(ctx, planned.writes, transaction).await?;
+        if answer >= answers.len() {
+            return Err(ParseError::internal("no answer for a write").into());
+        }
+        with_extra(answers.swap_remove(answer), &planned.extra)
     }
 
     /// Appends `events` and waits until the projector has decided each; their outcomes, in order.

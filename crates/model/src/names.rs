@@ -36,8 +36,9 @@ pub const CONFIG_CLASS: &str = "_GlobalConfig";
 pub const CONFIG_OBJECT_ID: &str = "1";
 
 /// System classes clients write through the object routes, under their class's own rules
-/// (`installation`); writes to the other system classes are refused until theirs exist.
-pub const WRITABLE_SYSTEM_CLASSES: &[&str] = &["_Installation"];
+/// (`installation`, `user`, `role`); writes to the other system classes are refused. Sessions
+/// are made by signing up and logging in, and only deleted through the object routes.
+pub const WRITABLE_SYSTEM_CLASSES: &[&str] = &["_Installation", "_User", "_Role", "_Session"];
 
 /// Operations only the master key may perform on a class clients otherwise use: a client may
 /// save and read its own installation, but not list the others or delete one.

@@ -166,6 +166,41 @@ pub fn strip_internal(fields: &mut Map) {
     fields.retain(|k, _| !is_internal(k));
 }
 
+/// Checks a role's create (`name` and `ACL` required, the name made of letters, digits, `_`,
+/// `-` and spaces) or update (the name cannot change).
+pub fn check_role(body: &Map, current: Option<&Object>) -> Result<(), ParseError> {
+    let name = body.get("name");
+    match current {
+        None => {
+            let Some(Value::String(name)) = name else {
+                return Err(ParseError::incorrect_type("name is required."));
+            };
+            let valid = !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ' '));
+            if !valid {
+                return Err(ParseError::new(
+                    code::INVALID_ROLE_NAME,
+                    "A role's name can only contain alphanumeric characters, _, -, and spaces.",
+                ));
+            }
+            if !matches!(body.get("ACL"), Some(Value::Object(_))) {
+                return Err(ParseError::incorrect_type("ACL is required."));
+            }
+        }
+        Some(current) => {
+            if name.is_some() && name != current.get("name") {
+                return Err(ParseError::new(
+                    code::CHANGED_IMMUTABLE_FIELD,
+                    "A role's name can only be set before it has been saved.",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 /// The SHA-256 of a session token, in hex: what is stored and looked up.
 pub fn token_hash(token: &str) -> String {
     use sha2::Digest;
@@ -220,6 +255,23 @@ mod tests {
         );
         assert!(unique_violation(USER_CLASS, &a, [&a]).is_none());
         assert!(unique_violation("Other", &b, [&a]).is_none());
+    }
+
+    #[test]
+    fn roles() {
+        let code_of = |v: Value| check_role(&map(v), None).err().map(|e| e.code);
+        assert_eq!(code_of(json!({"name": "Admins", "ACL": {}})), None);
+        assert_eq!(code_of(json!({"ACL": {}})), Some(111));
+        assert_eq!(code_of(json!({"name": "a.b", "ACL": {}})), Some(139));
+        assert_eq!(code_of(json!({"name": "ok"})), Some(111));
+        let current = Object {
+            fields: map(json!({"objectId": "r", "name": "Admins"})),
+        };
+        assert!(check_role(&map(json!({"name": "Admins"})), Some(&current)).is_ok());
+        assert_eq!(
+            check_role(&map(json!({"name": "Other"})), Some(&current)).map_err(|e| e.code),
+            Err(136)
+        );
     }
 
     #[test]

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use events::{EventKind, StoredEvent, Write, WriteKind};
+use events::{Actor, EventKind, StoredEvent, Write, WriteKind};
 use model::schema_change::SchemaChange;
 use model::write::{self, Applied};
 use model::{ClassSchema, Object, ParseError};
@@ -101,6 +101,57 @@ impl View<'_> {
             strip_one(&mut found, &class_key, &layer.stripped);
         }
         Ok(found)
+    }
+
+    /// The unique field (a username, an email, a role name) that `object` would share with
+    /// another object of its class at this point of the fold.
+    async fn unique_violation(
+        &self,
+        app: &str,
+        class: &str,
+        object: &Object,
+    ) -> Result<Option<ParseError>, StoreError> {
+        let fields = model::user::unique_fields(class);
+        if fields.is_empty() {
+            return Ok(None);
+        }
+        // Candidates: holders in the store, and whatever the overlay holds of the class; each
+        // is then read as the fold sees it now (a later write in the batch wins).
+        let mut ids: HashSet<String> = HashSet::new();
+        for (field, _, _) in fields {
+            let Some(value) = object.get(field).filter(|v| !v.is_null()) else {
+                continue;
+            };
+            let query = model::query::Query {
+                filter: model::query::Filter::Field {
+                    path: field.to_string(),
+                    cond: model::query::Cond::Eq(value.clone()),
+                },
+                limit: 2,
+                ..model::query::Query::default()
+            };
+            for o in self.store.find(app, class, &query).await? {
+                ids.insert(o.object_id().to_string());
+            }
+        }
+        for objects in [
+            &self.committed.objects,
+            &self.scratch.objects,
+            &self.before.objects,
+        ] {
+            for (a, c, id) in objects.keys() {
+                if a == app && c == class {
+                    ids.insert(id.clone());
+                }
+            }
+        }
+        let mut others = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(o) = self.object(app, class, &id).await? {
+                others.push(o);
+            }
+        }
+        Ok(model::user::unique_violation(class, object, &others))
     }
 
     /// How many objects `class` has at this point of the fold: the store's count corrected by
@@ -221,9 +272,18 @@ impl View<'_> {
         &mut self,
         app: &str,
         at: &str,
+        actor: &Actor,
         w: &Write,
     ) -> Result<Result<WriteResult, ParseError>, StoreError> {
         let current = self.object(app, &w.class, &w.object_id).await?;
+        // An update or delete the actor's ACL entries do not allow is, to them, of nothing.
+        if let (WriteKind::Update | WriteKind::Delete, Some(cur)) = (w.kind, &current) {
+            if let Some(groups) = writers(actor) {
+                if !model::acl::allows(cur.get("ACL"), "write", &groups) {
+                    return Ok(Err(ParseError::not_found()));
+                }
+            }
+        }
         let kind = match w.kind {
             WriteKind::Create => write::WriteKind::Create,
             _ => write::WriteKind::Update,
@@ -259,7 +319,20 @@ impl View<'_> {
                 }));
             }
         };
-        Ok(applied.map(|applied| {
+        let applied = match applied.and_then(|mut a| {
+            write::set_internal(&mut a.object, &w.internal)?;
+            Ok(a)
+        }) {
+            Ok(a) => a,
+            Err(e) => return Ok(Err(e)),
+        };
+        if let Some(e) = self
+            .unique_violation(app, &w.class, &applied.object)
+            .await?
+        {
+            return Ok(Err(e));
+        }
+        Ok(Ok(applied).map(|applied| {
             let result = WriteResult {
                 object_id: w.object_id.clone(),
                 created_at: applied.object.created_at().to_string(),
@@ -269,6 +342,14 @@ impl View<'_> {
             self.record(app, &w.class, schema, applied);
             result
         }))
+    }
+}
+
+/// The ACL entries an actor writes with; `None` for the master key, which every ACL lets in.
+fn writers(actor: &Actor) -> Option<Vec<String>> {
+    match actor.kind.as_str() {
+        "master" => None,
+        _ => Some(model::acl::groups(actor.user_id.as_deref(), &actor.roles)),
     }
 }
 
@@ -375,7 +456,7 @@ pub async fn fold_batch(
         let mut results = Vec::new();
         let mut rejected = None;
         for (index, w) in event.writes().iter().enumerate() {
-            match view.write(&event.app, &event.at, w).await? {
+            match view.write(&event.app, &event.at, &event.actor, w).await? {
                 Ok(r) => results.push(r),
                 Err(error) => {
                     rejected = Some(Outcome::Rejected { index, error });

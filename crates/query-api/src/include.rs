@@ -73,7 +73,10 @@ impl QueryApi {
                     .get_many(&ctx.app.app_id, &target, &ids)
                     .await
                     .map_err(store_error)?;
-                for o in objects {
+                for o in objects
+                    .into_iter()
+                    .filter(|o| ctx.auth.may(o.get("ACL"), "read"))
+                {
                     let id = o.object_id().to_string();
                     let mut fields = render(ctx, schema.as_ref(), o, &projection);
                     fields.insert("__type".into(), Value::String("Object".into()));

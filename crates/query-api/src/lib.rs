@@ -10,6 +10,7 @@ mod downloads;
 mod include;
 mod resolve;
 mod schemas;
+mod sessions;
 
 use std::sync::Arc;
 
@@ -24,6 +25,7 @@ use serde_json::{json, Value};
 pub struct QueryApi {
     store: Arc<dyn ReadStore>,
     files: Arc<dyn FileStore>,
+    sessions: Arc<sessions::SessionCache>,
 }
 
 /// A store failure as the client sees it: a query the store refuses is the client's mistake
@@ -36,8 +38,16 @@ pub(crate) fn store_error(e: StoreError) -> ApiError {
 }
 
 impl QueryApi {
+    /// A query API over `store`; it follows the store's session announcements, so it must be
+    /// made inside the runtime.
     pub fn new(store: Arc<dyn ReadStore>, files: Arc<dyn FileStore>) -> Self {
-        QueryApi { store, files }
+        let sessions = Arc::new(sessions::SessionCache::default());
+        sessions.follow(store.as_ref());
+        QueryApi {
+            store,
+            files,
+            sessions,
+        }
     }
 
     pub fn store(&self) -> &Arc<dyn ReadStore> {
@@ -116,6 +126,8 @@ impl QueryApi {
             let filter = std::mem::replace(&mut query.filter, Filter::And(vec![]));
             query.filter = self.resolve(ctx, schema.as_ref(), filter).await?;
         }
+        // The store only returns what the caller's ACL entries may read.
+        query.readers = ctx.auth.readers();
         Ok((class, schema, query))
     }
 
@@ -151,6 +163,7 @@ impl QueryApi {
             .get(&req.ctx.app.app_id, class, id)
             .await
             .map_err(store_error)?
+            .filter(|o| req.ctx.auth.may(o.get("ACL"), "read"))
             .ok_or_else(ParseError::not_found)?;
         let mut results = [render(&req.ctx, schema.as_ref(), object, &query)];
         self.include(&req.ctx, class, &query, &mut results).await?;
@@ -238,6 +251,11 @@ pub fn render(
 ) -> Map {
     let mut fields = object.fields;
     if let Some(schema) = schema {
+        if schema.class_name == model::user::USER_CLASS {
+            let own = ctx.auth.is_master()
+                || ctx.auth.user_id() == fields.get("objectId").and_then(Value::as_str);
+            model::user::present_user(&mut fields, own);
+        }
         for (field, target) in schema.relation_fields() {
             fields.insert(
                 field.clone(),
@@ -245,6 +263,7 @@ pub fn render(
             );
         }
     }
+    model::user::strip_internal(&mut fields);
     for value in fields.values_mut() {
         match value {
             Value::Array(items) => items.iter_mut().for_each(|v| fill_file_url(ctx, v)),
@@ -268,7 +287,10 @@ fn fill_file_url(ctx: &RequestContext, value: &mut Value) {
 
 #[async_trait]
 impl Handler for QueryApi {
-    async fn handle(&self, req: ParseRequest) -> Result<ParseResponse, ApiError> {
+    async fn handle(&self, mut req: ParseRequest) -> Result<ParseResponse, ApiError> {
+        if !req.route.is_keyless() {
+            self.authenticate(&mut req).await?;
+        }
         match &req.route {
             Route::Health => Ok(ParseResponse::ok(json!({"status": "ok"}))),
             Route::Get { class, object_id } => self.get(&req, class, object_id).await,

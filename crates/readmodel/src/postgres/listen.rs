@@ -122,7 +122,9 @@ pub async fn spawn_schema_listener(store: Arc<PgStore>) -> Result<(), StoreError
                     None => store.forget_schema(None),
                 },
                 Ok(None) => {
-                    tracing::warn!("schema listener reconnected; schema and session caches cleared");
+                    tracing::warn!(
+                        "schema listener reconnected; schema and session caches cleared"
+                    );
                     store.forget_schema(None);
                     store.announce(everything());
                 }
