@@ -637,11 +637,15 @@ async fn bodies_over_max_upload_size_are_413() {
 async fn sessions_are_not_written_through_the_class_routes() {
     let s = TestServer::start().await;
     // Users, roles and installations have their own rules (tests/users.rs, roles.rs,
-    // installations.rs); sessions come from signing up and logging in.
+    // installations.rs); sessions come from signing up and logging in, or are restricted
+    // sessions a user makes (tests/clp.rs).
     let (status, res) = s
         .post("/parse/classes/_Session", json!({"user": "x"}))
         .await;
-    assert_eq!((status, res["code"].clone()), (400, json!(119)), "{res}");
+    assert_eq!(
+        (status, res),
+        (400, json!({"code": 209, "error": "Session token required."}))
+    );
     let (status, res) = s.put("/parse/sessions/abcdefghij", json!({"a": 1})).await;
     assert_eq!((status, res["code"].clone()), (400, json!(119)), "{res}");
     let (status, res) = send(s.master(Method::GET, "/parse/classes/_Session")).await;

@@ -80,6 +80,8 @@ pub enum Route {
     LoginAs,
     /// `GET /sessions/me`
     SessionMe,
+    /// `PUT /sessions/me`: a restricted session paired with the caller's installation.
+    PairSession,
     /// `POST /files/<name>`: a file upload (raw body, or the JS SDK's JSON with `base64`).
     UploadFile {
         name: String,
@@ -187,6 +189,7 @@ impl Route {
             // `_User`, `_Session` and `_Role`, besides a few of their own.
             ("GET", ["users", "me"]) => Route::Me,
             ("GET", ["sessions", "me"]) => Route::SessionMe,
+            ("PUT", ["sessions", "me"]) => Route::PairSession,
             ("GET" | "POST", ["login"]) => Route::Login,
             ("POST", ["logout"]) => Route::Logout,
             ("GET" | "POST", ["verifyPassword"]) => Route::VerifyPassword,

@@ -59,6 +59,7 @@ impl Handler for CommandApi {
             Route::LoginAs => self.login_as(&req).await,
             Route::Me => self.me(&req).await,
             Route::SessionMe => self.session_me(&req).await,
+            Route::PairSession => self.pair_session(&req).await,
             Route::VerifyPassword => self.verify_password(&req).await,
             route if route.is_read() => self.reads.handle(req).await,
             Route::Create { class } | Route::Update { class, .. }

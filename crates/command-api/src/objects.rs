@@ -3,6 +3,7 @@
 
 use api::{ApiError, ParseRequest, Route};
 use events::{Write, WriteKind};
+use model::clp::{self, Decision, Op};
 use model::installation::CLASS as INSTALLATION;
 use model::names::{check_client_access, SYSTEM_CLASSES, WRITABLE_SYSTEM_CLASSES};
 use model::write::{self, WriteKind as BodyKind};
@@ -109,6 +110,32 @@ pub(crate) fn prepare_delete(class: &str, object_id: &str) -> Prepared {
     }
 }
 
+/// Checks the class-level permission of `op` for the caller; a write limited by pointer
+/// permissions must be on an object they point from (else, to the caller, it is not there).
+pub(crate) fn check_clp(
+    req: &ParseRequest,
+    schema: &ClassSchema,
+    op: Op,
+    object: Option<&model::Object>,
+) -> Result<(), ApiError> {
+    let caller = req.ctx.auth.caller();
+    match clp::check(
+        schema.class_level_permissions.as_ref(),
+        &schema.class_name,
+        op,
+        &caller,
+    ) {
+        Decision::Allow => Ok(()),
+        Decision::Deny(e) => Err(e.into()),
+        Decision::Constrain { fields } => match object {
+            Some(o) if !clp::object_satisfies(&fields, &caller, &o.fields) => {
+                Err(ParseError::not_found().into())
+            }
+            _ => Ok(()),
+        },
+    }
+}
+
 impl CommandApi {
     pub(crate) async fn schema(
         &self,
@@ -199,11 +226,26 @@ impl CommandApi {
                 return self.prepare_installation(req).await;
             }
             Route::Create { class } | Route::Update { class, .. } | Route::Delete { class, .. }
+                if req.ctx.auth.user().is_some_and(|u| u.restricted)
+                    && model::user::AUTH_CLASSES.contains(&class.as_str()) =>
+            {
+                return Err(ParseError::new(
+                    code::OPERATION_FORBIDDEN,
+                    format!("A restricted session cannot write {class}."),
+                )
+                .into());
+            }
+            Route::Create { class } | Route::Update { class, .. } | Route::Delete { class, .. }
                 if class == model::user::USER_CLASS =>
             {
                 return self.prepare_user(req).await;
             }
-            Route::Create { class } | Route::Update { class, .. }
+            Route::Create { class }
+                if class == model::user::SESSION_CLASS && !req.ctx.auth.is_master() =>
+            {
+                return self.prepare_restricted_session(req).await;
+            }
+            Route::Update { class, .. }
                 if class == model::user::SESSION_CLASS && !req.ctx.auth.is_master() =>
             {
                 return Err(ParseError::new(
@@ -219,7 +261,19 @@ impl CommandApi {
                     model::user::check_role(&req.body, None)?;
                     self.check_role_name_free(req, &req.body).await?;
                 }
-                prepare_create(&schema, class, &req.body, &now)?
+                let prepared = prepare_create(&schema, class, &req.body, &now)?;
+                if prepared.new_fields {
+                    check_clp(
+                        req,
+                        &schema,
+                        Op::AddField {
+                            during_update: false,
+                        },
+                        None,
+                    )?;
+                }
+                check_clp(req, &schema, Op::Create, None)?;
+                prepared
             }
             Route::Update { class, object_id } => {
                 let schema = self.schema(req, class).await?;
@@ -229,12 +283,26 @@ impl CommandApi {
                 if class == model::user::ROLE_CLASS {
                     model::user::check_role(&req.body, Some(&current))?;
                 }
-                prepare_update(&schema, class, &current, &req.body, &now)?
+                let prepared = prepare_update(&schema, class, &current, &req.body, &now)?;
+                if prepared.new_fields {
+                    check_clp(
+                        req,
+                        &schema,
+                        Op::AddField {
+                            during_update: true,
+                        },
+                        Some(&current),
+                    )?;
+                }
+                check_clp(req, &schema, Op::Update, Some(&current))?;
+                prepared
             }
             Route::Delete { class, object_id } => {
                 check_client_access(class, "delete", req.ctx.auth.is_master())?;
                 // Deleting from a class that does not exist is "not found", not forbidden.
-                self.writable(req, class, object_id).await?;
+                let current = self.writable(req, class, object_id).await?;
+                let schema = self.schema(req, class).await?;
+                check_clp(req, &schema, Op::Delete, Some(&current))?;
                 prepare_delete(class, object_id)
             }
             other => return Err(ApiError::NoRoute(format!("{} {other:?}", req.method))),

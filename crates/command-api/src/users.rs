@@ -17,8 +17,9 @@ use model::write::{self, WriteKind as BodyKind};
 use model::{code, time, ClassSchema, Map, Object, ParseError};
 use serde_json::{json, Value};
 
-use crate::objects::{ops_json, prepare_delete, Planned, Prepared};
+use crate::objects::{check_clp, ops_json, prepare_delete, Planned, Prepared};
 use crate::CommandApi;
+use model::clp::Op;
 
 /// bcrypt's cost, as Parse Server's bcryptjs uses.
 const BCRYPT_COST: u32 = 10;
@@ -244,6 +245,17 @@ impl CommandApi {
             },
             new_fields,
         };
+        if new_fields {
+            check_clp(
+                req,
+                &schema,
+                Op::AddField {
+                    during_update: false,
+                },
+                None,
+            )?;
+        }
+        check_clp(req, &schema, Op::Create, None)?;
         let (session, token) = Self::new_session(ctx, &id, "signup", "password");
         let mut extra = Map::new();
         extra.insert("sessionToken".into(), json!(token));
@@ -310,7 +322,20 @@ impl CommandApi {
         let schema = self.stored_user_schema(ctx).await?;
         let now = time::to_iso(&chrono::Utc::now());
         let ops = write::parse_body(&body, BodyKind::Update)?;
-        write::update(&schema, &current, &now, &ops)?;
+        if !write::update(&schema, &current, &now, &ops)?
+            .new_fields
+            .is_empty()
+        {
+            check_clp(
+                req,
+                &schema,
+                Op::AddField {
+                    during_update: true,
+                },
+                Some(&current),
+            )?;
+        }
+        check_clp(req, &schema, Op::Update, Some(&current))?;
         let update = Prepared {
             write: Write {
                 kind: WriteKind::Update,
@@ -349,6 +374,12 @@ impl CommandApi {
         {
             return Err(ParseError::new(code::SESSION_MISSING, "Insufficient auth.").into());
         }
+        check_clp(
+            req,
+            &self.stored_user_schema(ctx).await?,
+            Op::Delete,
+            Some(&current),
+        )?;
         let mut writes = vec![prepare_delete(USER_CLASS, object_id)];
         for s in self.sessions_of(ctx, object_id, None).await? {
             writes.push(prepare_delete(SESSION_CLASS, s.object_id()));
@@ -541,6 +572,80 @@ impl CommandApi {
         // The token is the client's own; the server keeps only its hash.
         found.fields.insert("sessionToken".into(), json!(token));
         Ok(ParseResponse::ok(Value::Object(found.fields)))
+    }
+
+    /// `POST /sessions`: a restricted session of the caller's user (for a device it hands the
+    /// token to), with the body's own fields.
+    pub(crate) async fn prepare_restricted_session(
+        &self,
+        req: &ParseRequest,
+    ) -> Result<Planned, ApiError> {
+        let user = req.ctx.auth.user().ok_or_else(|| {
+            ApiError::from(ParseError::new(
+                code::INVALID_SESSION_TOKEN,
+                "Session token required.",
+            ))
+        })?;
+        write::parse_body(&req.body, BodyKind::Create)?;
+        let (mut session, token) = Self::new_session(&req.ctx, &user.user_id, "create", "");
+        let ops = &mut session.write.ops;
+        for (k, v) in &req.body {
+            if !matches!(
+                k.as_str(),
+                "user" | "restricted" | "createdWith" | "expiresAt" | "sessionToken" | "ACL"
+            ) {
+                ops.insert(k.clone(), v.clone());
+            }
+        }
+        ops.insert("restricted".into(), json!(true));
+        ops.insert("createdWith".into(), json!({"action": "create"}));
+        ops.remove("installationId");
+        let mut extra = Map::new();
+        extra.insert("sessionToken".into(), json!(token));
+        extra.insert("createdWith".into(), json!({"action": "create"}));
+        extra.insert("restricted".into(), json!(true));
+        Ok(Planned {
+            writes: vec![session],
+            answer: 0,
+            extra,
+        })
+    }
+
+    /// `PUT /sessions/me`: a restricted session takes the caller's installation id.
+    pub(crate) async fn pair_session(&self, req: &ParseRequest) -> Result<ParseResponse, ApiError> {
+        let token = req.ctx.session_token.as_deref().ok_or_else(invalid_token)?;
+        let session = self.reads.session(&req.ctx, token).await?;
+        if !session.restricted {
+            return Err(ParseError::new(
+                code::OPERATION_FORBIDDEN,
+                "Only restricted sessions are paired with an installation this way.",
+            )
+            .into());
+        }
+        let mut ops = Map::new();
+        if let Some(iid) = &req.ctx.installation_id {
+            ops.insert("installationId".into(), json!(iid));
+        }
+        let write = Write {
+            kind: WriteKind::Update,
+            class: SESSION_CLASS.into(),
+            object_id: session.session_id.clone(),
+            ops,
+            internal: Map::new(),
+        };
+        let ctx = acting_as(&req.ctx, &session.user_id);
+        let answer = self
+            .submit_planned(
+                &ctx,
+                Planned::one(Prepared {
+                    write,
+                    new_fields: false,
+                }),
+            )
+            .await?;
+        self.reads
+            .forget_session(&req.ctx.app.app_id, &session.session_id);
+        Ok(answer)
     }
 
     /// Routes a `_User` write to its rules.

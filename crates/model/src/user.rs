@@ -11,6 +11,8 @@ use crate::{Map, Object};
 pub const USER_CLASS: &str = "_User";
 pub const SESSION_CLASS: &str = "_Session";
 pub const ROLE_CLASS: &str = "_Role";
+/// The classes a restricted session may read but not write.
+pub const AUTH_CLASSES: &[&str] = &[USER_CLASS, SESSION_CLASS, ROLE_CLASS];
 
 /// The bcrypt hash of the user's password.
 pub const HASHED_PASSWORD: &str = "_hashed_password";

@@ -8,6 +8,7 @@ mod analytics;
 mod config;
 mod downloads;
 mod include;
+mod permissions;
 mod resolve;
 mod schemas;
 mod sessions;
@@ -122,9 +123,19 @@ impl QueryApi {
             .await?
             .unwrap_or_else(|| class.to_string());
         let schema = self.schema_for(ctx, &class).await?;
+        // `count=1&limit=0` is a count only; anything else is a find (or a get by id).
+        let op = if query.count && query.limit == 0 {
+            model::clp::Op::Count
+        } else {
+            permissions::query_op(&query.filter)
+        };
+        let constraint = permissions::decide(ctx, schema.as_ref(), &class, op)?;
         if schema.is_some() {
             let filter = std::mem::replace(&mut query.filter, Filter::And(vec![]));
-            query.filter = self.resolve(ctx, schema.as_ref(), filter).await?;
+            query.filter = permissions::narrowed(
+                self.resolve(ctx, schema.as_ref(), filter).await?,
+                constraint,
+            );
         }
         // The store only returns what the caller's ACL entries may read.
         query.readers = ctx.auth.readers();
@@ -158,12 +169,15 @@ impl QueryApi {
         model::names::check_client_access(class, "get", req.ctx.auth.is_master())?;
         let query = Query::from_params(&req.params, None, &chrono::Utc::now())?;
         let schema = self.schema_for(&req.ctx, class).await?;
+        let constraint =
+            permissions::decide(&req.ctx, schema.as_ref(), class, model::clp::Op::Get)?;
         let object = self
             .store
             .get(&req.ctx.app.app_id, class, id)
             .await
             .map_err(store_error)?
             .filter(|o| req.ctx.auth.may(o.get("ACL"), "read"))
+            .filter(|o| constraint.as_ref().is_none_or(|c| c.matches(&o.fields)))
             .ok_or_else(ParseError::not_found)?;
         let mut results = [render(&req.ctx, schema.as_ref(), object, &query)];
         self.include(&req.ctx, class, &query, &mut results).await?;
@@ -176,6 +190,10 @@ impl QueryApi {
         model::names::check_client_access(class, "find", ctx.auth.is_master())?;
         let query = Query::from_params(&req.params, ctx.app.max_limit, &chrono::Utc::now())?;
         let (target, schema, query) = self.prepare(ctx, class, query).await?;
+        permissions::check_where(ctx, schema.as_ref(), &target, &req.params)?;
+        if query.count && query.limit > 0 {
+            permissions::decide(ctx, schema.as_ref(), &target, model::clp::Op::Count)?;
+        }
         let found = self
             .find_prepared(ctx, &target, schema.as_ref(), &query)
             .await?;
@@ -264,6 +282,7 @@ pub fn render(
         }
     }
     model::user::strip_internal(&mut fields);
+    permissions::hide_protected(ctx, schema, &mut fields);
     for value in fields.values_mut() {
         match value {
             Value::Array(items) => items.iter_mut().for_each(|v| fill_file_url(ctx, v)),
