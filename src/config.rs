@@ -106,6 +106,14 @@ pub struct AppArgs {
     #[arg(long = "preserveFileName", env = "PARSE_SERVER_PRESERVE_FILE_NAME",
           default_value_t = false, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
     pub preserve_file_name: bool,
+    /// Linked-account providers (`authData`), as Parse Server's `auth` option: a JSON object,
+    /// e.g. `{"github": {}, "facebook": {"appIds": ["…"]}}`.
+    #[arg(long = "auth", env = "PARSE_SERVER_AUTH_PROVIDERS")]
+    pub auth: Option<String>,
+    /// Whether users may sign up anonymously (`authData.anonymous`).
+    #[arg(long = "enableAnonymousUsers", env = "PARSE_SERVER_ENABLE_ANON_USERS",
+          default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub enable_anonymous_users: bool,
     /// How long a session lasts, in seconds (a year by default).
     #[arg(
         long = "sessionLength",
@@ -311,6 +319,22 @@ impl ServeArgs {
         app.preserve_file_name = a.preserve_file_name;
         app.session_length = Duration::from_secs(a.session_length);
         Ok(app)
+    }
+}
+
+impl ServeArgs {
+    /// The linked-account providers `--auth` and `--enableAnonymousUsers` configure.
+    pub fn auth_providers(&self) -> anyhow::Result<authdata::AuthProviders> {
+        let mut config: serde_json::Value = match &self.app.auth {
+            Some(text) => serde_json::from_str(text).context("--auth must be a JSON object")?,
+            None => serde_json::json!({}),
+        };
+        if !self.app.enable_anonymous_users {
+            if let Some(map) = config.as_object_mut() {
+                map.insert("anonymous".into(), serde_json::json!({"enabled": false}));
+            }
+        }
+        authdata::AuthProviders::from_config(&config).map_err(|e| anyhow::anyhow!("--auth: {e}"))
     }
 }
 

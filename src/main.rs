@@ -78,7 +78,10 @@ async fn serve_whole_api(
     app: Arc<api::AppConfig>,
 ) -> anyhow::Result<()> {
     let reads = QueryApi::new(stack.reads.clone(), stack.files.clone());
-    let handler = Arc::new(CommandApi::new(reads, stack.log()?, stack.outcomes.clone()));
+    let handler = Arc::new(
+        CommandApi::new(reads, stack.log()?, stack.outcomes.clone())
+            .with_auth_providers(args.auth_providers()?),
+    );
     serve_http(
         api::router(app.clone(), handler),
         &args.http.host,

@@ -18,6 +18,7 @@ use std::sync::Arc;
 
 use api::{ApiError, Handler, ParseRequest, ParseResponse, Route};
 use async_trait::async_trait;
+use authdata::AuthProviders;
 use events::EventLog;
 use query_api::QueryApi;
 use readmodel::Outcomes;
@@ -26,6 +27,8 @@ pub struct CommandApi {
     reads: QueryApi,
     log: Arc<dyn EventLog>,
     outcomes: Arc<Outcomes>,
+    /// Who vouches for linked accounts (`authData`).
+    auth_providers: Arc<AuthProviders>,
 }
 
 impl CommandApi {
@@ -34,7 +37,14 @@ impl CommandApi {
             reads,
             log,
             outcomes,
+            auth_providers: Arc::new(AuthProviders::default()),
         }
+    }
+
+    /// The providers linked accounts are checked with (anonymous only by default).
+    pub fn with_auth_providers(mut self, providers: AuthProviders) -> Self {
+        self.auth_providers = Arc::new(providers);
+        self
     }
 }
 
@@ -54,6 +64,12 @@ impl Handler for CommandApi {
             Route::DeleteSchema { class } => self.delete_schema(&req, class).await,
             Route::UploadFile { name } => self.upload(&req, name).await,
             Route::DeleteFile { name } => self.delete_file(&req, name).await,
+            Route::Create { class }
+                if class == model::user::USER_CLASS
+                    && matches!(req.body.get("authData"), Some(serde_json::Value::Object(_))) =>
+            {
+                self.sign_up_or_log_in_with_auth_data(&req).await
+            }
             Route::Login => self.log_in(&req).await,
             Route::Logout => self.log_out(&req).await,
             Route::LoginAs => self.login_as(&req).await,

@@ -186,10 +186,10 @@ impl CommandApi {
             },
         };
         let mut others = Vec::new();
-        for key in [USERNAME_KEY, EMAIL_KEY] {
-            if let Some(v) = internal.get(key).filter(|v| !v.is_null()) {
+        for (key, _, _) in user::unique_keys(USER_CLASS, &candidate) {
+            if let Some(v) = internal.get(&key).filter(|v| !v.is_null()) {
                 let query = Query {
-                    filter: eq(key, v.clone()),
+                    filter: eq(&key, v.clone()),
                     limit: 2,
                     ..Query::default()
                 };
@@ -210,11 +210,8 @@ impl CommandApi {
 
     /// `POST /users` (and `/classes/_User`): the user and a first session, together.
     pub(crate) async fn prepare_signup(&self, req: &ParseRequest) -> Result<Planned, ApiError> {
-        let ctx = &req.ctx;
-        let master = ctx.auth.is_master();
         write::parse_body(&req.body, BodyKind::Create)?;
-        user::check_signup(&req.body, master)?;
-        let id = new_id();
+        user::check_signup(&req.body, req.ctx.auth.is_master())?;
         let mut body = req.body.clone();
         let password = match body.remove("password") {
             Some(Value::String(p)) => p,
@@ -222,29 +219,40 @@ impl CommandApi {
                 return Err(ParseError::new(code::PASSWORD_MISSING, "password is required").into())
             }
         };
+        self.new_user(req, body, Some(password), "signup", "password")
+            .await
+    }
+
+    /// A new user made of `body` (no password in it) and its first session; the session token
+    /// is in the answer's extra fields.
+    async fn new_user(
+        &self,
+        req: &ParseRequest,
+        mut body: Map,
+        password: Option<String>,
+        action: &str,
+        provider: &str,
+    ) -> Result<Planned, ApiError> {
+        let ctx = &req.ctx;
+        let id = new_id();
         body.insert("ACL".into(), own_acl(body.get("ACL"), &id));
         let mut internal = user::identity_keys(&body);
+        if let Some(Value::Object(auth_data)) = body.get("authData") {
+            internal.extend(user::auth_data_keys(auth_data));
+        }
         self.check_identity_free(ctx, &internal, &id).await?;
-        internal.insert(
-            HASHED_PASSWORD.into(),
-            json!(hash_password(password).await?),
-        );
+        if let Some(password) = password {
+            internal.insert(
+                HASHED_PASSWORD.into(),
+                json!(hash_password(password).await?),
+            );
+        }
         let schema = self.stored_user_schema(ctx).await?;
         let now = time::to_iso(&chrono::Utc::now());
         let ops = write::parse_body(&body, BodyKind::Create)?;
         let new_fields = !write::create(&schema, &id, &now, &ops)?
             .new_fields
             .is_empty();
-        let user_write = Prepared {
-            write: Write {
-                kind: WriteKind::Create,
-                class: USER_CLASS.into(),
-                object_id: id.clone(),
-                ops: ops_json(&ops),
-                internal,
-            },
-            new_fields,
-        };
         if new_fields {
             check_clp(
                 req,
@@ -256,7 +264,17 @@ impl CommandApi {
             )?;
         }
         check_clp(req, &schema, Op::Create, None)?;
-        let (session, token) = Self::new_session(ctx, &id, "signup", "password");
+        let user_write = Prepared {
+            write: Write {
+                kind: WriteKind::Create,
+                class: USER_CLASS.into(),
+                object_id: id.clone(),
+                ops: ops_json(&ops),
+                internal,
+            },
+            new_fields,
+        };
+        let (session, token) = Self::new_session(ctx, &id, action, provider);
         let mut extra = Map::new();
         extra.insert("sessionToken".into(), json!(token));
         Ok(Planned {
@@ -264,6 +282,119 @@ impl CommandApi {
             answer: 0,
             extra,
         })
+    }
+
+    /// `POST /users` with `authData`: the user who linked one of these accounts logs in (200);
+    /// else a user signs up with them (201, with a generated username when none is given).
+    /// The providers vouch for the data first.
+    pub(crate) async fn sign_up_or_log_in_with_auth_data(
+        &self,
+        req: &ParseRequest,
+    ) -> Result<ParseResponse, ApiError> {
+        let ctx = &req.ctx;
+        write::parse_body(&req.body, BodyKind::Create)?;
+        let mut body = req.body.clone();
+        let auth_data = match body.get("authData") {
+            Some(Value::Object(a)) => a.clone(),
+            _ => Map::new(),
+        };
+        let linked: Map = auth_data
+            .iter()
+            .filter(|(_, d)| !d.is_null())
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        if linked.is_empty() || !authdata::can_handle(&auth_data) {
+            return Err(ParseError::new(
+                code::UNSUPPORTED_SERVICE,
+                "This authentication method is unsupported.",
+            )
+            .into());
+        }
+        self.auth_providers.validate_auth_data(&linked).await?;
+        body.insert("authData".into(), Value::Object(linked.clone()));
+        let providers: Vec<&str> = linked.keys().map(String::as_str).collect();
+        let providers = providers.join(",");
+        let lookups: Vec<Filter> = user::auth_data_keys(&linked)
+            .into_iter()
+            .filter(|(_, id)| !id.is_null())
+            .map(|(k, id)| eq(&k, id))
+            .collect();
+        let query = Query {
+            filter: Filter::Or(lookups),
+            limit: 1,
+            ..Query::default()
+        };
+        let existing = self
+            .reads
+            .store()
+            .find(&ctx.app.app_id, USER_CLASS, &query)
+            .await
+            .map_err(ApiError::internal)?
+            .into_iter()
+            .next();
+        let Some(mut existing) = existing else {
+            user::check_user_fields(&body, ctx.auth.is_master())?;
+            let password = match body.remove("password") {
+                Some(Value::String(p)) if !p.is_empty() => Some(p),
+                _ => None,
+            };
+            let generated =
+                !matches!(body.get("username"), Some(Value::String(u)) if !u.is_empty());
+            if generated {
+                use rand::distr::{Alphanumeric, SampleString};
+                let name = Alphanumeric.sample_string(&mut rand::rng(), 25);
+                body.insert("username".into(), json!(name));
+            }
+            let username = body.get("username").cloned();
+            let mut planned = self
+                .new_user(req, body, password, "login", &providers)
+                .await?;
+            if generated {
+                planned
+                    .extra
+                    .insert("username".into(), username.unwrap_or(Value::Null));
+            }
+            return self.submit_planned(ctx, planned).await;
+        };
+        // A log-in: refresh the provider data that changed (a new token), open a session.
+        let id = existing.object_id().to_string();
+        let as_user = acting_as(ctx, &id);
+        let mut ops = Map::new();
+        for (provider, data) in &linked {
+            if existing.get("authData").and_then(|a| a.get(provider)) != Some(data) {
+                ops.insert(format!("authData.{provider}"), data.clone());
+            }
+        }
+        let mut writes = Vec::new();
+        if !ops.is_empty() {
+            let mut stored = existing
+                .get("authData")
+                .cloned()
+                .unwrap_or_else(|| json!({}));
+            for (provider, data) in &linked {
+                stored[provider] = data.clone();
+            }
+            existing.fields.insert("authData".into(), stored);
+            writes.push(Prepared {
+                write: Write {
+                    kind: WriteKind::Update,
+                    class: USER_CLASS.into(),
+                    object_id: id.clone(),
+                    ops,
+                    internal: Map::new(),
+                },
+                new_fields: false,
+            });
+        }
+        let (session, token) = Self::new_session(&as_user, &id, "login", &providers);
+        writes.push(session);
+        let planned = Planned {
+            answer: writes.len() - 1,
+            writes,
+            extra: Map::new(),
+        };
+        self.submit_planned(&as_user, planned).await?;
+        Ok(ParseResponse::ok(Self::own_user(existing, Some(&token))))
     }
 
     /// Updates of a user: only the user itself or the master key; a new password is hashed and
@@ -299,6 +430,28 @@ impl CommandApi {
             body.insert("ACL".into(), own_acl(body.get("ACL"), object_id));
         }
         let mut internal = user::identity_keys(&body);
+        if let Some(auth_data) = body.remove("authData") {
+            // Linking (`{provider: data}`) and unlinking (`{provider: null}`), provider by
+            // provider: the other linked accounts stay.
+            let Value::Object(auth_data) = auth_data else {
+                return Err(ParseError::incorrect_type("authData must be an object").into());
+            };
+            let linked: Map = auth_data
+                .iter()
+                .filter(|(_, d)| !d.is_null())
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect();
+            self.auth_providers.validate_auth_data(&linked).await?;
+            for (provider, data) in &auth_data {
+                let op = if data.is_null() {
+                    json!({"__op": "Delete"})
+                } else {
+                    data.clone()
+                };
+                body.insert(format!("authData.{provider}"), op);
+            }
+            internal.extend(user::auth_data_keys(&auth_data));
+        }
         self.check_identity_free(ctx, &internal, object_id).await?;
         let mut writes = Vec::new();
         let mut extra = Map::new();

@@ -23,6 +23,26 @@ pub const EMAIL_KEY: &str = "_auth_email";
 /// The SHA-256 of a session's token: sessions are found by it, the token itself is never kept.
 pub const TOKEN_HASH: &str = "_session_token";
 
+/// Per linked provider, `_auth_data_<provider>` holds the account id: unique, so one account is
+/// linked to one user, and what a log-in with `authData` looks the user up by.
+pub const AUTH_DATA_PREFIX: &str = "_auth_data_";
+
+/// The server-only keys an `authData` body implies: the id per provider (`null` for a provider
+/// being unlinked).
+pub fn auth_data_keys(auth_data: &Map) -> Map {
+    auth_data
+        .iter()
+        .map(|(provider, data)| {
+            let id = match data.get("id") {
+                Some(Value::String(s)) => json!(s),
+                Some(Value::Number(n)) => json!(n.to_string()),
+                _ => Value::Null,
+            };
+            (format!("{AUTH_DATA_PREFIX}{provider}"), id)
+        })
+        .collect()
+}
+
 /// Whether a field is the server's own: never read back, never written by a client.
 pub fn is_internal(field: &str) -> bool {
     field.starts_with('_')
@@ -133,24 +153,47 @@ pub fn unique_fields(class: &str) -> &'static [(&'static str, i32, &'static str)
     }
 }
 
+/// The unique fields `object` holds: its class's, and for a user each linked account.
+pub fn unique_keys(class: &str, object: &Object) -> Vec<(String, i32, &'static str)> {
+    let mut keys: Vec<(String, i32, &'static str)> = unique_fields(class)
+        .iter()
+        .map(|(f, c, m)| (f.to_string(), *c, *m))
+        .collect();
+    if class == USER_CLASS {
+        for k in object
+            .fields
+            .keys()
+            .filter(|k| k.starts_with(AUTH_DATA_PREFIX))
+        {
+            keys.push((
+                k.clone(),
+                code::ACCOUNT_ALREADY_LINKED,
+                "this auth is already used",
+            ));
+        }
+    }
+    keys
+}
+
 /// The first unique field of `object` that one of `others` (the same class) also holds.
 pub fn unique_violation<'a>(
     class: &str,
     object: &Object,
     others: impl IntoIterator<Item = &'a Object>,
 ) -> Option<ParseError> {
-    let fields = unique_fields(class);
     let others: Vec<&Object> = others
         .into_iter()
         .filter(|o| o.object_id() != object.object_id())
         .collect();
-    fields.iter().find_map(|(field, code, message)| {
-        let mine = object.get(field).filter(|v| !v.is_null())?;
-        others
-            .iter()
-            .any(|o| o.get(field) == Some(mine))
-            .then(|| ParseError::new(*code, *message))
-    })
+    unique_keys(class, object)
+        .into_iter()
+        .find_map(|(field, code, message)| {
+            let mine = object.get(&field).filter(|v| !v.is_null())?;
+            others
+                .iter()
+                .any(|o| o.get(&field) == Some(mine))
+                .then(|| ParseError::new(code, message))
+        })
 }
 
 /// A user as `viewer` may see it: no server-only fields, never the password; the email and

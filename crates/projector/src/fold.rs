@@ -111,7 +111,7 @@ impl View<'_> {
         class: &str,
         object: &Object,
     ) -> Result<Option<ParseError>, StoreError> {
-        let fields = model::user::unique_fields(class);
+        let fields = model::user::unique_keys(class, object);
         if fields.is_empty() {
             return Ok(None);
         }
@@ -119,7 +119,7 @@ impl View<'_> {
         // is then read as the fold sees it now (a later write in the batch wins).
         let mut ids: HashSet<String> = HashSet::new();
         for (field, _, _) in fields {
-            let Some(value) = object.get(field).filter(|v| !v.is_null()) else {
+            let Some(value) = object.get(field.as_str()).filter(|v| !v.is_null()) else {
                 continue;
             };
             let query = model::query::Query {

@@ -94,4 +94,13 @@ describe('Parse.User and sessions', () => {
     const roles = await new Parse.Query(Parse.Role).equalTo('name', role.getName()).find();
     assert.equal(roles.length, 1);
   });
+
+  it('logs in anonymously and links nothing else', async () => {
+    const anon = await Parse.AnonymousUtils.logIn();
+    assert.ok(anon.id);
+    assert.ok(Parse.AnonymousUtils.isLinked(anon));
+    const token = anon.getSessionToken();
+    await Parse.User.logOut();
+    await rejectsWithCode(Parse.User.become(token), 209);
+  });
 });
