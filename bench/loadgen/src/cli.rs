@@ -64,6 +64,11 @@ pub enum Scenario {
     Query,
     /// The `query` scenario's query with `include=owner` (a pointer to one of 100 objects).
     QueryInclude,
+    /// 10,000 objects with per-user and role ACLs (100 users, 5 roles); the `query` scenario's
+    /// query sent as a random logged-in user (session token, no master key).
+    QueryAclUser,
+    /// The same data and query as `query-acl-user`, sent with the master key.
+    QueryAclMaster,
 }
 
 impl Scenario {
@@ -74,6 +79,8 @@ impl Scenario {
             Scenario::Increment => "increment",
             Scenario::Query => "query",
             Scenario::QueryInclude => "query-include",
+            Scenario::QueryAclUser => "query-acl-user",
+            Scenario::QueryAclMaster => "query-acl-master",
         }
     }
 }

@@ -53,6 +53,11 @@ async fn run(args: Args) -> Result<ExitCode> {
     let clients = (0..args.connections)
         .map(|_| worker_client(&headers, timeout))
         .collect::<Result<Vec<_>>>()?;
+    // Clients that act as a user: the app's keys and a session token, never the master key.
+    let user_headers = parse_headers(&args.app_id, None, args.rest_key.as_deref())?;
+    let user_clients = (0..args.connections)
+        .map(|_| worker_client(&user_headers, timeout))
+        .collect::<Result<Vec<_>>>()?;
     let scenario = args.scenario;
 
     eprintln!(
@@ -65,10 +70,13 @@ async fn run(args: Args) -> Result<ExitCode> {
     );
 
     let setup_started = Instant::now();
-    let prepared = tokio::time::timeout(SETUP_LIMIT, scenario::setup(scenario, &target, &clients))
-        .await
-        .with_context(|| format!("setup did not finish within {SETUP_LIMIT:?}"))?
-        .context("setup failed")?;
+    let prepared = tokio::time::timeout(
+        SETUP_LIMIT,
+        scenario::setup(scenario, &target, &clients, user_clients),
+    )
+    .await
+    .with_context(|| format!("setup did not finish within {SETUP_LIMIT:?}"))?
+    .context("setup failed")?;
     eprintln!(
         "loadgen: setup done in {:.1} s",
         setup_started.elapsed().as_secs_f64()

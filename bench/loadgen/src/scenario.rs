@@ -29,6 +29,11 @@ const QUERY_BATCH: usize = 500;
 const QUERY_GROUPS: usize = 100;
 /// `limit` of each query.
 const QUERY_LIMIT: usize = 20;
+/// Class seeded and read by the `query-acl-*` scenarios.
+const ACL_CLASS: &str = "BenchAcl";
+/// Users and roles of the `query-acl-*` scenarios: user i is in role i mod ACL_ROLES.
+const ACL_USERS: usize = 100;
+const ACL_ROLES: usize = 5;
 
 /// A scenario after its setup: everything a worker needs to build its next request.
 #[derive(Debug)]
@@ -38,6 +43,10 @@ pub struct Prepared {
     class_url: String,
     /// Object ids created during setup (`get`, `increment`).
     ids: Vec<String>,
+    /// `query-acl-user`: the users' session tokens, and one client per worker without the
+    /// master key.
+    tokens: Vec<String>,
+    user_clients: Vec<Client>,
 }
 
 /// The result of an end-of-run consistency check.
@@ -48,9 +57,15 @@ pub struct Check {
 }
 
 /// Creates the seed data a scenario needs, using the worker clients in parallel.
-pub async fn setup(scenario: Scenario, target: &Target, clients: &[Client]) -> Result<Prepared> {
+pub async fn setup(
+    scenario: Scenario,
+    target: &Target,
+    clients: &[Client],
+    user_clients: Vec<Client>,
+) -> Result<Prepared> {
     let object_url = target.url(&format!("/classes/{OBJECT_CLASS}"));
     let query_url = target.url(&format!("/classes/{QUERY_CLASS}"));
+    let mut tokens = Vec::new();
     let (class_url, ids) = match scenario {
         Scenario::Create => (object_url, Vec::new()),
         Scenario::Get => {
@@ -78,12 +93,158 @@ pub async fn setup(scenario: Scenario, target: &Target, clients: &[Client]) -> R
             seed_query_class(clients, target).await?;
             (query_url, Vec::new())
         }
+        Scenario::QueryAclUser | Scenario::QueryAclMaster => {
+            tokens = seed_acl_class(clients, target).await?;
+            (target.url(&format!("/classes/{ACL_CLASS}")), Vec::new())
+        }
     };
     Ok(Prepared {
         scenario,
         class_url,
         ids,
+        tokens,
+        user_clients,
     })
+}
+
+/// Seeds the `query-acl-*` data once per server: `ACL_USERS` users (signed up, or logged in
+/// again when they exist), `ACL_ROLES` roles, and `QUERY_OBJECTS` objects, object i readable by
+/// user i mod 100 and by role (i / 100) mod 5. Returns the users' session tokens.
+async fn seed_acl_class(clients: &[Client], target: &Target) -> Result<Vec<String>> {
+    let Some(client) = clients.first() else {
+        bail!("no client");
+    };
+    let class_url = target.url(&format!("/classes/{ACL_CLASS}"));
+    let existing = send_json(
+        client
+            .get(&class_url)
+            .query(&[("count", "1"), ("limit", "0")]),
+        StatusCode::OK,
+        "setup count",
+    )
+    .await?
+    .get("count")
+    .and_then(Value::as_u64)
+    .unwrap_or(0);
+    // Users: signed up the first time, logged in afterwards (a session token each).
+    let mut tasks = JoinSet::new();
+    for i in 0..ACL_USERS {
+        let client = clients[i % clients.len()].clone();
+        let (users, login) = (target.url("/users"), target.url("/login"));
+        let fresh = existing == 0;
+        tasks.spawn(async move {
+            let name = format!("bench-user-{i}");
+            let answer = if fresh {
+                send_json(
+                    client
+                        .post(users)
+                        .json(&json!({"username": name, "password": "bench"})),
+                    StatusCode::CREATED,
+                    "setup sign-up",
+                )
+                .await?
+            } else {
+                send_json(
+                    client
+                        .post(login)
+                        .json(&json!({"username": name, "password": "bench"})),
+                    StatusCode::OK,
+                    "setup log-in",
+                )
+                .await?
+            };
+            let id = object_id(&answer)?;
+            let token = answer
+                .get("sessionToken")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .with_context(|| format!("no session token in {answer}"))?;
+            anyhow::Ok((i, id, token))
+        });
+    }
+    let mut ids = vec![String::new(); ACL_USERS];
+    let mut tokens = vec![String::new(); ACL_USERS];
+    while let Some(joined) = tasks.join_next().await {
+        let (i, id, token) = joined.context("setup task panicked")??;
+        ids[i] = id;
+        tokens[i] = token;
+    }
+    if existing >= QUERY_OBJECTS as u64 {
+        return Ok(tokens);
+    }
+    send_json(
+        client
+            .post(target.url(&format!("/schemas/{ACL_CLASS}")))
+            .json(&json!({
+                "fields": {"title": {"type": "String"}, "group": {"type": "Number"}, "score": {"type": "Number"}},
+                "indexes": {"group_score": {"group": 1, "score": -1}}
+            })),
+        StatusCode::OK,
+        "setup schema",
+    )
+    .await?;
+    for r in 0..ACL_ROLES {
+        let users: Vec<Value> = (r..ACL_USERS)
+            .step_by(ACL_ROLES)
+            .map(|i| json!({"__type": "Pointer", "className": "_User", "objectId": ids[i]}))
+            .collect();
+        send_json(
+            client.post(target.url("/roles")).json(&json!({
+                "name": format!("BenchRole{r}"),
+                "ACL": {"*": {"read": true}},
+                "users": {"__op": "AddRelation", "objects": users}
+            })),
+            StatusCode::CREATED,
+            "setup role",
+        )
+        .await?;
+    }
+    let batch_url = target.url("/batch");
+    let path = target.batch_path(&format!("/classes/{ACL_CLASS}"));
+    let mut rng = Rng::for_stream(u64::MAX - 1);
+    for start in (0..QUERY_OBJECTS).step_by(QUERY_BATCH) {
+        let end = (start + QUERY_BATCH).min(QUERY_OBJECTS);
+        let requests: Vec<Value> = (start..end)
+            .map(|i| {
+                let mut acl = serde_json::Map::new();
+                acl.insert(
+                    ids[i % ACL_USERS].clone(),
+                    json!({"read": true, "write": true}),
+                );
+                acl.insert(
+                    format!("role:BenchRole{}", (i / ACL_USERS) % ACL_ROLES),
+                    json!({"read": true}),
+                );
+                json!({
+                    "method": "POST",
+                    "path": path,
+                    "body": {
+                        "title": format!("bench-acl-{i}"),
+                        "group": i % QUERY_GROUPS,
+                        "score": rng.unit_f64() * 1000.0,
+                        "ACL": acl,
+                    }
+                })
+            })
+            .collect();
+        let value = send_json(
+            client
+                .post(&batch_url)
+                .json(&json!({ "requests": requests }))
+                .timeout(Duration::from_secs(120)),
+            StatusCode::OK,
+            "setup acl batch",
+        )
+        .await?;
+        let failed = value
+            .as_array()
+            .map(|r| r.iter().filter(|x| x.get("success").is_none()).count())
+            .unwrap_or(usize::MAX);
+        if failed > 0 {
+            bail!("setup acl batch {start}..{end}: {failed} sub-requests failed");
+        }
+    }
+    Ok(tokens)
 }
 
 /// POSTs `count` objects, spread over the clients, and returns their ids in creation order.
@@ -289,10 +450,20 @@ impl Prepared {
                     StatusCode::OK,
                 )
             }
-            Scenario::Query | Scenario::QueryInclude => {
+            Scenario::Query | Scenario::QueryInclude | Scenario::QueryAclMaster => {
                 let group = rng.below(QUERY_GROUPS);
                 (
                     query_request(client, &self.class_url, group, self.include()),
+                    StatusCode::OK,
+                )
+            }
+            Scenario::QueryAclUser => {
+                let group = rng.below(QUERY_GROUPS);
+                let token = &self.tokens[rng.below(self.tokens.len())];
+                let client = &self.user_clients[worker as usize % self.user_clients.len()];
+                (
+                    query_request(client, &self.class_url, group, false)
+                        .header("X-Parse-Session-Token", token),
                     StatusCode::OK,
                 )
             }
@@ -310,7 +481,8 @@ impl Prepared {
         unknown: u64,
     ) -> Result<Option<Check>> {
         match self.scenario {
-            Scenario::Create | Scenario::Get => Ok(None),
+            Scenario::Create | Scenario::Get | Scenario::QueryAclMaster => Ok(None),
+            Scenario::QueryAclUser => self.verify_acl().await.map(Some),
             Scenario::Increment => self
                 .verify_increment(client, succeeded, unknown)
                 .await
@@ -355,6 +527,55 @@ impl Prepared {
             ));
         }
         Ok(Check { ok, detail })
+    }
+
+    /// A user's query returns only objects whose ACL names the user or the user's role.
+    async fn verify_acl(&self) -> Result<Check> {
+        let (Some(client), Some(token)) = (self.user_clients.first(), self.tokens.first()) else {
+            bail!("no user client or token");
+        };
+        let me = send_json(
+            client
+                .get(
+                    self.class_url
+                        .replace(&format!("/classes/{ACL_CLASS}"), "/users/me"),
+                )
+                .header("X-Parse-Session-Token", token),
+            StatusCode::OK,
+            "acl check: me",
+        )
+        .await?;
+        let me = object_id(&me)?;
+        let mut seen = 0;
+        let mut foreign = 0;
+        for group in 0..QUERY_GROUPS {
+            let value = send_json(
+                query_request(client, &self.class_url, group, false)
+                    .header("X-Parse-Session-Token", token),
+                StatusCode::OK,
+                "acl check",
+            )
+            .await?;
+            for r in value
+                .get("results")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                seen += 1;
+                let acl = r.get("ACL").cloned().unwrap_or(Value::Null);
+                let mine = acl.get(&me).is_some() || acl.get("role:BenchRole0").is_some();
+                if !mine {
+                    foreign += 1;
+                }
+            }
+        }
+        Ok(Check {
+            ok: seen > 0 && foreign == 0,
+            detail: format!(
+                "user 0 saw {seen} objects over {QUERY_GROUPS} groups, {foreign} not readable by them"
+            ),
+        })
     }
 
     /// `query-include` includes the owner.

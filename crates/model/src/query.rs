@@ -338,10 +338,12 @@ impl Query {
 
     /// Whether `object` matches the query's `where` and its readers may read it.
     pub fn matches(&self, object: &Map) -> bool {
-        self.readers
-            .as_deref()
-            .is_none_or(|r| crate::acl::allows(object.get("ACL"), "read", r))
-            && self.filter.matches(object)
+        // The filter first: it rejects most objects, and more cheaply than the ACL.
+        self.filter.matches(object)
+            && self
+                .readers
+                .as_deref()
+                .is_none_or(|r| crate::acl::allows(object.get("ACL"), "read", r))
     }
 
     /// Sorts matching objects by `order` (else by `$nearSphere` distance, when there is one),
