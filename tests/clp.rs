@@ -333,3 +333,41 @@ async fn restricted_sessions() {
         send(as_user(&s, Method::PUT, "/parse/sessions/me", Some(&token)).json(&json!({}))).await;
     assert_eq!(status, 400, "only restricted sessions pair this way");
 }
+
+#[tokio::test]
+async fn includes_follow_the_target_class_permissions() {
+    let s = TestServer::start().await;
+    class_with(
+        &s,
+        "Vault",
+        json!({"code": {"type": "String"}}),
+        json!({"get": {}, "find": {}, "create": {}}),
+    )
+    .await;
+    let (status, res) = send(
+        s.master(Method::POST, "/parse/classes/Vault")
+            .json(&json!({"code": "1234"})),
+    )
+    .await;
+    assert_eq!(status, 201, "{res}");
+    let vault = res["objectId"].as_str().unwrap().to_string();
+    let (status, _) = s
+        .post(
+            "/parse/classes/Door",
+            json!({"to": {"__type": "Pointer", "className": "Vault", "objectId": vault}}),
+        )
+        .await;
+    assert_eq!(status, 201);
+    let (_, res) = send(
+        s.req(Method::GET, "/parse/classes/Door")
+            .query(&[("include", "to")]),
+    )
+    .await;
+    assert!(res["results"][0].get("to").is_none(), "{res}");
+    let (_, res) = send(
+        s.master(Method::GET, "/parse/classes/Door")
+            .query(&[("include", "to")]),
+    )
+    .await;
+    assert_eq!(res["results"][0]["to"]["code"], "1234", "{res}");
+}

@@ -68,15 +68,23 @@ impl QueryApi {
                     .schema(&ctx.app.app_id, &target)
                     .await
                     .map_err(store_error)?;
+                // The target class's permissions apply: a class the caller may not read
+                // includes nothing, pointer permissions narrow what it includes.
+                let Ok(constraint) =
+                    crate::permissions::decide(ctx, schema.as_ref(), &target, model::clp::Op::Get)
+                else {
+                    continue;
+                };
                 let objects = self
                     .store()
                     .get_many(&ctx.app.app_id, &target, &ids)
                     .await
                     .map_err(store_error)?;
-                for o in objects
-                    .into_iter()
-                    .filter(|o| ctx.auth.may(o.get("ACL"), "read"))
-                {
+                let readable = |o: &model::Object| {
+                    ctx.auth.may(o.get("ACL"), "read")
+                        && constraint.as_ref().is_none_or(|c| c.matches(&o.fields))
+                };
+                for o in objects.into_iter().filter(readable) {
                     let id = o.object_id().to_string();
                     let mut fields = render(ctx, schema.as_ref(), o, &projection);
                     fields.insert("__type".into(), Value::String("Object".into()));
