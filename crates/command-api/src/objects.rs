@@ -110,6 +110,38 @@ pub(crate) fn prepare_delete(class: &str, object_id: &str) -> Prepared {
     }
 }
 
+/// The class-level permissions of a create: `addField` when it adds fields, then `create`.
+pub(crate) fn check_create_clp(
+    req: &ParseRequest,
+    schema: &ClassSchema,
+    new_fields: bool,
+) -> Result<(), ApiError> {
+    if new_fields {
+        let op = Op::AddField {
+            during_update: false,
+        };
+        check_clp(req, schema, op, None)?;
+    }
+    check_clp(req, schema, Op::Create, None)
+}
+
+/// The class-level permissions of an update of `current`: `addField` when it adds fields,
+/// then `update`.
+pub(crate) fn check_update_clp(
+    req: &ParseRequest,
+    schema: &ClassSchema,
+    new_fields: bool,
+    current: &model::Object,
+) -> Result<(), ApiError> {
+    if new_fields {
+        let op = Op::AddField {
+            during_update: true,
+        };
+        check_clp(req, schema, op, Some(current))?;
+    }
+    check_clp(req, schema, Op::Update, Some(current))
+}
+
 /// Checks the class-level permission of `op` for the caller; a write limited by pointer
 /// permissions must be on an object they point from (else, to the caller, it is not there).
 pub(crate) fn check_clp(
@@ -262,17 +294,7 @@ impl CommandApi {
                     self.check_role_name_free(req, &req.body).await?;
                 }
                 let prepared = prepare_create(&schema, class, &req.body, &now)?;
-                if prepared.new_fields {
-                    check_clp(
-                        req,
-                        &schema,
-                        Op::AddField {
-                            during_update: false,
-                        },
-                        None,
-                    )?;
-                }
-                check_clp(req, &schema, Op::Create, None)?;
+                check_create_clp(req, &schema, prepared.new_fields)?;
                 prepared
             }
             Route::Update { class, object_id } => {
@@ -284,17 +306,7 @@ impl CommandApi {
                     model::user::check_role(&req.body, Some(&current))?;
                 }
                 let prepared = prepare_update(&schema, class, &current, &req.body, &now)?;
-                if prepared.new_fields {
-                    check_clp(
-                        req,
-                        &schema,
-                        Op::AddField {
-                            during_update: true,
-                        },
-                        Some(&current),
-                    )?;
-                }
-                check_clp(req, &schema, Op::Update, Some(&current))?;
+                check_update_clp(req, &schema, prepared.new_fields, &current)?;
                 prepared
             }
             Route::Delete { class, object_id } => {

@@ -17,7 +17,9 @@ use model::write::{self, WriteKind as BodyKind};
 use model::{code, time, ClassSchema, Map, Object, ParseError};
 use serde_json::{json, Value};
 
-use crate::objects::{check_clp, ops_json, prepare_delete, Planned, Prepared};
+use crate::objects::{
+    check_clp, check_create_clp, check_update_clp, ops_json, prepare_delete, Planned, Prepared,
+};
 use crate::CommandApi;
 use model::clp::Op;
 
@@ -253,17 +255,7 @@ impl CommandApi {
         let new_fields = !write::create(&schema, &id, &now, &ops)?
             .new_fields
             .is_empty();
-        if new_fields {
-            check_clp(
-                req,
-                &schema,
-                Op::AddField {
-                    during_update: false,
-                },
-                None,
-            )?;
-        }
-        check_clp(req, &schema, Op::Create, None)?;
+        check_create_clp(req, &schema, new_fields)?;
         let user_write = Prepared {
             write: Write {
                 kind: WriteKind::Create,
@@ -386,15 +378,28 @@ impl CommandApi {
                 new_fields: false,
             });
         }
-        let (session, token) = Self::new_session(&as_user, &id, "login", &providers);
+        self.open_session(&as_user, existing, writes, &providers)
+            .await
+    }
+
+    /// Logs `user` in: `before` (writes that go with the log-in) and a new session, together;
+    /// the answer is the user as they see themselves, with the new token.
+    async fn open_session(
+        &self,
+        ctx: &RequestContext,
+        user: Object,
+        mut writes: Vec<Prepared>,
+        provider: &str,
+    ) -> Result<ParseResponse, ApiError> {
+        let (session, token) = Self::new_session(ctx, user.object_id(), "login", provider);
         writes.push(session);
         let planned = Planned {
             answer: writes.len() - 1,
             writes,
             extra: Map::new(),
         };
-        self.submit_planned(&as_user, planned).await?;
-        Ok(ParseResponse::ok(Self::own_user(existing, Some(&token))))
+        self.submit_planned(ctx, planned).await?;
+        Ok(ParseResponse::ok(Self::own_user(user, Some(&token))))
     }
 
     /// Updates of a user: only the user itself or the master key; a new password is hashed and
@@ -475,20 +480,10 @@ impl CommandApi {
         let schema = self.stored_user_schema(ctx).await?;
         let now = time::to_iso(&chrono::Utc::now());
         let ops = write::parse_body(&body, BodyKind::Update)?;
-        if !write::update(&schema, &current, &now, &ops)?
+        let new_fields = !write::update(&schema, &current, &now, &ops)?
             .new_fields
-            .is_empty()
-        {
-            check_clp(
-                req,
-                &schema,
-                Op::AddField {
-                    during_update: true,
-                },
-                Some(&current),
-            )?;
-        }
-        check_clp(req, &schema, Op::Update, Some(&current))?;
+            .is_empty();
+        check_update_clp(req, &schema, new_fields, &current)?;
         let update = Prepared {
             write: Write {
                 kind: WriteKind::Update,
@@ -627,21 +622,13 @@ impl CommandApi {
         let user = self.check_credentials(req).await?;
         let id = user.object_id().to_string();
         let ctx = acting_as(&req.ctx, &id);
-        let (session, token) = Self::new_session(&ctx, &id, "login", "password");
-        let mut writes = Vec::new();
+        let mut replaced = Vec::new();
         if let Some(iid) = &ctx.installation_id {
             for s in self.sessions_of(&ctx, &id, Some(iid)).await? {
-                writes.push(prepare_delete(SESSION_CLASS, s.object_id()));
+                replaced.push(prepare_delete(SESSION_CLASS, s.object_id()));
             }
         }
-        writes.push(session);
-        let planned = Planned {
-            answer: writes.len() - 1,
-            writes,
-            extra: Map::new(),
-        };
-        self.submit_planned(&ctx, planned).await?;
-        Ok(ParseResponse::ok(Self::own_user(user, Some(&token))))
+        self.open_session(&ctx, user, replaced, "password").await
     }
 
     /// `GET`/`POST /verifyPassword`: the user, if the password is right; no session.
@@ -672,9 +659,8 @@ impl CommandApi {
             .await
             .map_err(ApiError::internal)?
             .ok_or_else(|| ParseError::new(code::OBJECT_NOT_FOUND, "user not found"))?;
-        let (session, token) = Self::new_session(&req.ctx, &id, "login", "masterkey");
-        self.submit_planned(&req.ctx, Planned::one(session)).await?;
-        Ok(ParseResponse::ok(Self::own_user(user, Some(&token))))
+        self.open_session(&req.ctx, user, Vec::new(), "masterkey")
+            .await
     }
 
     /// `POST /logout`: the session goes.
