@@ -13,14 +13,7 @@ fn error(code: i64, message: &str) -> Value {
 }
 
 async fn sign_up(s: &TestServer, name: &str) -> (String, String) {
-    let (status, res) = s
-        .post("/parse/users", json!({"username": name, "password": "pw"}))
-        .await;
-    assert_eq!(status, 201, "{res}");
-    (
-        res["objectId"].as_str().unwrap().to_string(),
-        res["sessionToken"].as_str().unwrap().to_string(),
-    )
+    s.sign_up(json!({"username": name, "password": "pw"})).await
 }
 
 async fn class_with(s: &TestServer, class: &str, fields: Value, clp: Value) {

@@ -14,12 +14,7 @@ fn error(code: i64, message: &str) -> Value {
 }
 
 async fn sign_up(s: &TestServer, body: Value) -> (String, String) {
-    let (status, res) = s.post("/parse/users", body).await;
-    assert_eq!(status, 201, "{res}");
-    (
-        res["objectId"].as_str().unwrap().to_string(),
-        res["sessionToken"].as_str().unwrap().to_string(),
-    )
+    s.sign_up(body).await
 }
 
 /// A request as the user holding `token`.

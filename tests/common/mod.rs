@@ -460,3 +460,18 @@ pub async fn read_model_dump(s: &TestServer) -> String {
     }
     dump
 }
+
+impl TestServer {
+    /// Signs a user up with `body` and returns its id and session token, asserting 201.
+    pub async fn sign_up(&self, body: Value) -> (String, String) {
+        let (status, res) = self.post("/parse/users", body).await;
+        assert_eq!(status, 201, "sign-up failed: {res}");
+        (
+            res["objectId"].as_str().expect("objectId").to_string(),
+            res["sessionToken"]
+                .as_str()
+                .expect("sessionToken")
+                .to_string(),
+        )
+    }
+}
