@@ -358,3 +358,58 @@ async fn json_uploads_deletion_and_urls_on_objects() {
     assert_eq!(deleted[0].payload.file.as_ref().unwrap().name, name);
     assert_eq!(deleted[0].actor.kind, "master");
 }
+
+#[tokio::test]
+async fn logged_in_users_upload_and_anonymous_ones_do_not() {
+    let s = TestServer::start().await;
+    let (_, token) = s
+        .sign_up(json!({"username": "alice", "password": "pw"}))
+        .await;
+    let (status, res, _) = upload(
+        &s,
+        s.req(Method::POST, "/parse/files/note.txt")
+            .header("X-Parse-Session-Token", &token),
+        b"hello".to_vec(),
+    )
+    .await;
+    assert_eq!(status, 201, "{res}");
+    let (_, anon) = s
+        .post(
+            "/parse/users",
+            json!({"authData": {"anonymous": {"id": "a-1"}}}),
+        )
+        .await;
+    let anon_token = anon["sessionToken"].as_str().unwrap();
+    let (status, res, _) = upload(
+        &s,
+        s.req(Method::POST, "/parse/files/note.txt")
+            .header("X-Parse-Session-Token", anon_token),
+        b"hello".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (status, res),
+        (
+            400,
+            json!({"code": 130, "error": "File upload by anonymous user is disabled."})
+        )
+    );
+    let off = TestServer::start_with(&["--fileUpload.enableForAuthenticatedUser", "false"]).await;
+    let (_, token) = off
+        .sign_up(json!({"username": "bob", "password": "pw"}))
+        .await;
+    let (status, res, _) = upload(
+        &off,
+        off.req(Method::POST, "/parse/files/note.txt")
+            .header("X-Parse-Session-Token", &token),
+        b"hello".to_vec(),
+    )
+    .await;
+    assert_eq!(
+        (status, res),
+        (
+            400,
+            json!({"code": 130, "error": "File upload by authenticated user is disabled."})
+        )
+    );
+}

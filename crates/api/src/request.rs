@@ -31,6 +31,8 @@ pub struct UserAuth {
     pub roles: Vec<String>,
     /// A session made by `POST /sessions`: it may not touch users, sessions or roles.
     pub restricted: bool,
+    /// The user signed up anonymously (`authData.anonymous`): file uploads treat them apart.
+    pub anonymous: bool,
 }
 
 impl Auth {

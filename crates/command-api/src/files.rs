@@ -30,10 +30,12 @@ impl CommandApi {
             .upload
             .as_ref()
             .ok_or_else(|| ParseError::new(code::FILE_SAVE_ERROR, "Invalid file upload."))?;
-        let who = if req.ctx.auth.is_master() {
-            Uploader::Master
-        } else {
-            Uploader::Public
+        let who = match &req.ctx.auth {
+            api::Auth::Master => Uploader::Master,
+            api::Auth::Public => Uploader::Public,
+            api::Auth::User(u) => Uploader::User {
+                anonymous: u.anonymous,
+            },
         };
         let content_type = upload.content_type.as_deref();
         let app = &req.ctx.app;

@@ -75,6 +75,7 @@ fn acting_as(ctx: &RequestContext, user_id: &str) -> RequestContext {
             session_id: String::new(),
             roles: ctx.auth.user().map(|u| u.roles.clone()).unwrap_or_default(),
             restricted: false,
+            anonymous: false,
         }));
     }
     ctx

@@ -134,11 +134,21 @@ impl QueryApi {
         if expires_at.as_deref().is_some_and(|e| e <= now.as_str()) {
             return Err(expired());
         }
+        let anonymous = self
+            .store
+            .get(app, USER_CLASS, &user_id)
+            .await
+            .map_err(store_error)?
+            .ok_or_else(invalid_token)?
+            .get("authData")
+            .and_then(|a| a.get("anonymous"))
+            .is_some_and(|a| !a.is_null());
         let auth = Arc::new(UserAuth {
             roles: self.roles_of(app, &user_id).await?,
             user_id,
             session_id: session.object_id().to_string(),
             restricted: session.get("restricted") == Some(&json!(true)),
+            anonymous,
         });
         self.sessions.by_token.insert(
             hash,
