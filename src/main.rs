@@ -78,7 +78,11 @@ async fn serve_whole_api(
     app: Arc<api::AppConfig>,
 ) -> anyhow::Result<()> {
     let reads = QueryApi::new(stack.reads.clone(), stack.files.clone());
-    let handler = Arc::new(CommandApi::new(reads, stack.log()?, stack.outcomes.clone()));
+    let mut command = CommandApi::new(reads, stack.log()?, stack.outcomes.clone());
+    if let Some(mailer) = args.app.email_adapter.mailer()? {
+        command = command.with_mailer(mailer);
+    }
+    let handler = Arc::new(command);
     serve_http(
         api::router(app.clone(), handler),
         &args.http.host,

@@ -644,7 +644,10 @@ async fn sessions_are_not_written_through_the_class_routes() {
         .await;
     assert_eq!(
         (status, res),
-        (400, json!({"code": 209, "error": "Session token required."}))
+        (
+            400,
+            json!({"code": 209, "error": "Session token required."})
+        )
     );
     let (status, res) = s.put("/parse/sessions/abcdefghij", json!({"a": 1})).await;
     assert_eq!((status, res["code"].clone()), (400, json!(119)), "{res}");

@@ -101,10 +101,8 @@ impl SmtpMailer {
             .tls(tls)
             .timeout(Some(config.timeout));
         if let Some(user) = config.username {
-            builder = builder.credentials(Credentials::new(
-                user,
-                config.password.unwrap_or_default(),
-            ));
+            builder =
+                builder.credentials(Credentials::new(user, config.password.unwrap_or_default()));
         }
         Ok(SmtpMailer {
             transport: builder.build(),
