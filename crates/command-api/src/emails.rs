@@ -99,10 +99,7 @@ fn link(public_url: &str, app_id: &str, page: &str, token: &str, username: &str)
 }
 
 /// What a mail needs of the configuration: Parse Server's check, its error (code 1) otherwise.
-fn mail_settings<'a>(
-    app: &'a AppConfig,
-    mailer_present: bool,
-) -> Result<(&'a str, &'a str), ApiError> {
+fn mail_settings(app: &AppConfig, mailer_present: bool) -> Result<(&str, &str), ApiError> {
     match (mailer_present, &app.emails.app_name, app.emails.public_url()) {
         (true, Some(name), Some(url)) => Ok((name, url)),
         _ => Err(ParseError::new(
