@@ -2,6 +2,7 @@
 //! has the option, so an existing Parse Server configuration carries over.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -121,6 +122,40 @@ pub struct AppArgs {
         default_value_t = 31_536_000
     )]
     pub session_length: u64,
+    /// The app's name, in mails and on the password-reset page.
+    #[arg(long = "appName", env = "PARSE_SERVER_APP_NAME")]
+    pub app_name: Option<String>,
+    /// The API's address as users' browsers reach it, mount included
+    /// (`https://example.com/parse`): mailed links point there.
+    #[arg(long = "publicServerURL", env = "PARSE_PUBLIC_SERVER_URL")]
+    pub public_server_url: Option<String>,
+    /// Mail new users (and users changing their email) a link to verify their email; needs
+    /// --appName, --publicServerURL and an email adapter.
+    #[arg(long = "verifyUserEmails", env = "PARSE_SERVER_VERIFY_USER_EMAILS",
+          default_value_t = false, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub verify_user_emails: bool,
+    /// With --verifyUserEmails: users log in only once their email is verified.
+    #[arg(long = "preventLoginWithUnverifiedEmail", env = "PARSE_SERVER_PREVENT_LOGIN_WITH_UNVERIFIED_EMAIL",
+          default_value_t = false, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub prevent_login_with_unverified_email: bool,
+    /// How long a verification link stays valid, in seconds; forever by default.
+    #[arg(
+        long = "emailVerifyTokenValidityDuration",
+        env = "PARSE_SERVER_EMAIL_VERIFY_TOKEN_VALIDITY_DURATION"
+    )]
+    pub email_verify_token_validity: Option<u64>,
+    /// How long a password-reset link stays valid, in seconds; forever by default.
+    #[arg(
+        long = "passwordPolicy.resetTokenValidityDuration",
+        env = "PARSE_SERVER_PASSWORD_POLICY_RESET_TOKEN_VALIDITY_DURATION"
+    )]
+    pub reset_token_validity: Option<u64>,
+    /// `/requestPasswordReset` answers `{}` for an unknown email (false: error 101).
+    #[arg(long = "passwordPolicy.resetPasswordSuccessOnInvalidEmail", env = "PARSE_SERVER_PASSWORD_POLICY_RESET_PASSWORD_SUCCESS_ON_INVALID_EMAIL",
+          default_value_t = true, num_args = 0..=1, default_missing_value = "true", action = clap::ArgAction::Set)]
+    pub reset_password_success_on_invalid_email: bool,
+    #[command(flatten)]
+    pub email_adapter: EmailAdapterArgs,
     /// How long a write waits for projection before answering with an error, in milliseconds.
     #[arg(
         long = "projectionTimeoutMs",
@@ -128,6 +163,73 @@ pub struct AppArgs {
         default_value_t = 30_000
     )]
     pub projection_timeout_ms: u64,
+}
+
+/// The SMTP email adapter (verification and password-reset mails).
+#[derive(Args, Debug, Clone)]
+pub struct EmailAdapterArgs {
+    /// The SMTP server; without it no mail is sent.
+    #[arg(
+        long = "emailAdapter.smtpHost",
+        env = "PARSE_SERVER_EMAIL_ADAPTER_SMTP_HOST"
+    )]
+    pub smtp_host: Option<String>,
+    #[arg(
+        long = "emailAdapter.smtpPort",
+        env = "PARSE_SERVER_EMAIL_ADAPTER_SMTP_PORT",
+        default_value_t = 587
+    )]
+    pub smtp_port: u16,
+    /// `none` (plain text: a relay on this machine only), `starttls` or `tls` (implicit).
+    #[arg(
+        long = "emailAdapter.smtpSecurity",
+        env = "PARSE_SERVER_EMAIL_ADAPTER_SMTP_SECURITY",
+        default_value = "starttls"
+    )]
+    pub smtp_security: String,
+    #[arg(
+        long = "emailAdapter.smtpUsername",
+        env = "PARSE_SERVER_EMAIL_ADAPTER_SMTP_USERNAME"
+    )]
+    pub smtp_username: Option<String>,
+    #[arg(
+        long = "emailAdapter.smtpPassword",
+        env = "PARSE_SERVER_EMAIL_ADAPTER_SMTP_PASSWORD"
+    )]
+    pub smtp_password: Option<String>,
+    /// The sender, `address` or `Name <address>`.
+    #[arg(
+        long = "emailAdapter.fromAddress",
+        env = "PARSE_SERVER_EMAIL_ADAPTER_FROM_ADDRESS"
+    )]
+    pub from_address: Option<String>,
+}
+
+impl EmailAdapterArgs {
+    /// The mailer the options describe, if any.
+    pub fn mailer(&self) -> anyhow::Result<Option<Arc<dyn mail::Mailer>>> {
+        let Some(host) = &self.smtp_host else {
+            return Ok(None);
+        };
+        let from = self
+            .from_address
+            .clone()
+            .context("--emailAdapter.fromAddress is required with --emailAdapter.smtpHost")?;
+        let security = self
+            .smtp_security
+            .parse::<mail::Security>()
+            .map_err(anyhow::Error::msg)?;
+        let mailer = mail::SmtpMailer::new(mail::SmtpConfig {
+            host: host.clone(),
+            port: self.smtp_port,
+            from,
+            username: self.smtp_username.clone(),
+            password: self.smtp_password.clone(),
+            security,
+            timeout: Duration::from_secs(30),
+        })?;
+        Ok(Some(Arc::new(mailer)))
+    }
 }
 
 /// Where events and the read model live.
@@ -318,6 +420,37 @@ impl ServeArgs {
         };
         app.preserve_file_name = a.preserve_file_name;
         app.session_length = Duration::from_secs(a.session_length);
+        let seconds = |name: &str, v: Option<u64>| match v {
+            Some(0) => bail!("{name} must be a value greater than 0"),
+            v => Ok(v.map(Duration::from_secs)),
+        };
+        app.emails = api::UserEmails {
+            app_name: a.app_name.clone(),
+            public_server_url: a.public_server_url.clone(),
+            verify_user_emails: a.verify_user_emails,
+            prevent_login_with_unverified_email: a.prevent_login_with_unverified_email,
+            email_verify_token_validity: seconds(
+                "--emailVerifyTokenValidityDuration",
+                a.email_verify_token_validity,
+            )?,
+            reset_token_validity: seconds(
+                "--passwordPolicy.resetTokenValidityDuration",
+                a.reset_token_validity,
+            )?,
+            reset_password_success_on_invalid_email: a.reset_password_success_on_invalid_email,
+        };
+        // Parse Server refuses to start when it could not send the mails it promises.
+        if a.verify_user_emails {
+            if a.email_adapter.smtp_host.is_none() {
+                bail!("An emailAdapter is required for e-mail verification and password resets (--emailAdapter.smtpHost).");
+            }
+            if a.app_name.is_none() {
+                bail!("An app name is required for e-mail verification and password resets (--appName).");
+            }
+            if a.public_server_url.is_none() {
+                bail!("A public server url is required for e-mail verification and password resets (--publicServerURL).");
+            }
+        }
         Ok(app)
     }
 }

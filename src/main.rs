@@ -78,10 +78,12 @@ async fn serve_whole_api(
     app: Arc<api::AppConfig>,
 ) -> anyhow::Result<()> {
     let reads = QueryApi::new(stack.reads.clone(), stack.files.clone());
-    let handler = Arc::new(
-        CommandApi::new(reads, stack.log()?, stack.outcomes.clone())
-            .with_auth_providers(args.auth_providers()?),
-    );
+    let mut command = CommandApi::new(reads, stack.log()?, stack.outcomes.clone())
+        .with_auth_providers(args.auth_providers()?);
+    if let Some(mailer) = args.app.email_adapter.mailer()? {
+        command = command.with_mailer(mailer);
+    }
+    let handler = Arc::new(command);
     serve_http(
         api::router(app.clone(), handler),
         &args.http.host,

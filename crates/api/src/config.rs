@@ -28,6 +28,60 @@ pub struct AppConfig {
     pub preserve_file_name: bool,
     /// How long a session lasts (`sessionLength`).
     pub session_length: std::time::Duration,
+    /// Email verification and password resets.
+    pub emails: UserEmails,
+}
+
+/// Parse Server's options for email verification and password resets (the mail adapter itself
+/// belongs to the process that sends, command-api).
+#[derive(Debug, Clone)]
+pub struct UserEmails {
+    /// The app's name in mails and pages (`appName`).
+    pub app_name: Option<String>,
+    /// The server's address as users' browsers reach it, mount included (`publicServerURL`):
+    /// links in mails point there; without it the `/apps/` pages answer 404.
+    pub public_server_url: Option<String>,
+    /// Sign-ups and email changes get `emailVerified: false` and a verification mail.
+    pub verify_user_emails: bool,
+    /// With `verify_user_emails`, users log in only once verified (and sign-ups get no session).
+    pub prevent_login_with_unverified_email: bool,
+    /// How long a verification link stays valid; forever if `None`.
+    pub email_verify_token_validity: Option<std::time::Duration>,
+    /// How long a password-reset link stays valid; forever if `None`
+    /// (`passwordPolicy.resetTokenValidityDuration`).
+    pub reset_token_validity: Option<std::time::Duration>,
+    /// `/requestPasswordReset` for an unknown email answers `{}` rather than 101, so that it
+    /// tells nobody which addresses have accounts
+    /// (`passwordPolicy.resetPasswordSuccessOnInvalidEmail`).
+    pub reset_password_success_on_invalid_email: bool,
+}
+
+impl Default for UserEmails {
+    fn default() -> Self {
+        UserEmails {
+            app_name: None,
+            public_server_url: None,
+            verify_user_emails: false,
+            prevent_login_with_unverified_email: false,
+            email_verify_token_validity: None,
+            reset_token_validity: None,
+            reset_password_success_on_invalid_email: true,
+        }
+    }
+}
+
+impl UserEmails {
+    /// Whether log-in needs a verified email.
+    pub fn login_needs_verified_email(&self) -> bool {
+        self.verify_user_emails && self.prevent_login_with_unverified_email
+    }
+
+    /// `publicServerURL` without a trailing slash.
+    pub fn public_url(&self) -> Option<&str> {
+        self.public_server_url
+            .as_deref()
+            .map(|u| u.trim_end_matches('/'))
+    }
 }
 
 impl AppConfig {
@@ -48,6 +102,7 @@ impl AppConfig {
             upload_policy: model::file::UploadPolicy::default(),
             preserve_file_name: false,
             session_length: std::time::Duration::from_secs(31_536_000),
+            emails: UserEmails::default(),
         }
     }
 

@@ -8,8 +8,8 @@ mod request;
 mod route;
 mod server;
 
-pub use config::AppConfig;
+pub use config::{AppConfig, UserEmails};
 pub use error::ApiError;
-pub use request::{Auth, ParseRequest, RequestContext, Upload, UserAuth};
-pub use route::Route;
+pub use request::{encode_component, Auth, ParseRequest, RequestContext, Upload, UserAuth};
+pub use route::{PublicPage, Route};
 pub use server::{router, Handler, ParseResponse, RawBody};

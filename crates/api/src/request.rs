@@ -104,6 +104,8 @@ pub struct RequestContext {
     /// The session token the request carries (header or tunnelled body), resolved into
     /// `auth` by the handler that owns the session store.
     pub session_token: Option<String>,
+    /// `X-Requested-With: XMLHttpRequest`: a page's script asks, and wants JSON, not a redirect.
+    pub xhr: bool,
 }
 
 impl RequestContext {
@@ -116,6 +118,15 @@ impl RequestContext {
             utf8_percent_encode(name, COMPONENT)
         )
     }
+}
+
+/// `s` as JavaScript's `encodeURIComponent` writes it (for links in mails and redirects).
+pub fn encode_component(s: &str) -> String {
+    utf8_percent_encode(s, COMPONENT).to_string()
+}
+
+fn is_xhr(headers: &HeaderMap) -> bool {
+    header(headers, "x-requested-with").is_some_and(|v| v.eq_ignore_ascii_case("XMLHttpRequest"))
 }
 
 /// What JavaScript's `encodeURIComponent` leaves alone: alphanumerics and `-_.!~*'()`.
@@ -342,12 +353,10 @@ pub(crate) fn normalize(
         }
     }
     let route = Route::parse(&method, rest)?;
-    let mut params = Map::new();
-    if let Some(q) = raw.query {
-        for (k, v) in form_urlencoded::parse(q.as_bytes()) {
-            params.insert(k.into_owned(), Value::String(v.into_owned()));
-        }
-    }
+    let mut params = raw
+        .query
+        .map(|q| form_params(q.as_bytes()))
+        .unwrap_or_default();
     if method == Method::GET {
         // Tunnelled reads carry their parameters in the body.
         for (k, v) in std::mem::take(&mut body) {
@@ -366,6 +375,7 @@ pub(crate) fn normalize(
         mount,
         range: header(raw.headers, "range"),
         session_token: keys.session_token,
+        xhr: is_xhr(raw.headers),
     };
     Ok(ParseRequest {
         method,
@@ -377,8 +387,16 @@ pub(crate) fn normalize(
     })
 }
 
-/// A request that needs no keys (a file download by URL): it acts with no more than the app's
-/// public rights.
+/// Query-string or form parameters as strings (a repeated name keeps its last value).
+fn form_params(bytes: &[u8]) -> Map {
+    form_urlencoded::parse(bytes)
+        .map(|(k, v)| (k.into_owned(), Value::String(v.into_owned())))
+        .collect()
+}
+
+/// A request that needs no keys (a file download by URL, a page a mail links to): it acts with
+/// no more than the app's public rights. Its parameters come from the query string, its body
+/// from a form (`application/x-www-form-urlencoded`, what a page's form posts) or JSON.
 pub(crate) fn keyless(
     raw: RawRequest<'_>,
     app: &Arc<AppConfig>,
@@ -387,11 +405,19 @@ pub(crate) fn keyless(
 ) -> ParseRequest {
     let host = header(raw.headers, "host").unwrap_or_else(|| "localhost".to_string());
     let proto = header(raw.headers, "x-forwarded-proto").unwrap_or_else(|| "http".to_string());
+    let json = header(raw.headers, "content-type").is_some_and(|t| t.contains("json"));
+    let body = match json {
+        true => parse_body(raw.body).unwrap_or_default(),
+        false => form_params(raw.body),
+    };
     ParseRequest {
         method: raw.method,
         route,
-        params: Map::new(),
-        body: Map::new(),
+        params: raw
+            .query
+            .map(|q| form_params(q.as_bytes()))
+            .unwrap_or_default(),
+        body,
         ctx: RequestContext {
             app: app.clone(),
             auth: Auth::Public,
@@ -402,6 +428,7 @@ pub(crate) fn keyless(
             mount,
             range: header(raw.headers, "range"),
             session_token: None,
+            xhr: is_xhr(raw.headers),
         },
         upload: None,
     }

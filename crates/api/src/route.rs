@@ -104,6 +104,29 @@ pub enum Route {
     Purge {
         class: String,
     },
+    /// `POST /verificationEmailRequest`: a new verification mail for an unverified email.
+    VerificationEmailRequest,
+    /// `POST /requestPasswordReset`: a password-reset mail.
+    RequestPasswordReset,
+    /// The pages under `/apps/` that links in mails open (no keys: a browser opens them).
+    Page(PublicPage),
+}
+
+/// Parse Server's public pages (its `PublicAPIRouter`), under the API's mount.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PublicPage {
+    /// `GET /apps/<appId>/verify_email?token=…&username=…`
+    VerifyEmail { app_id: String },
+    /// `POST /apps/<appId>/resend_verification_email` (form `username`)
+    ResendVerification { app_id: String },
+    /// `GET /apps/choose_password?id=<appId>&token=…&username=…`: the new-password form.
+    ChoosePassword,
+    /// `GET /apps/<appId>/request_password_reset?token=…&username=…`: the link of a reset mail.
+    ResetLink { app_id: String },
+    /// `POST /apps/<appId>/request_password_reset` (form `username`, `token`, `new_password`)
+    ResetPassword { app_id: String },
+    /// `GET /apps/<name>.html`: the fixed pages the others redirect to.
+    Static { name: String },
 }
 
 impl Route {
@@ -127,9 +150,13 @@ impl Route {
         )
     }
 
-    /// Routes served without the app's keys (file downloads, which browsers fetch by URL).
+    /// Routes served without the app's keys (file downloads and the `/apps/` pages, which
+    /// browsers open by URL).
     pub fn is_keyless(&self) -> bool {
-        matches!(self, Route::GetFile { .. } | Route::FileMetadata { .. })
+        matches!(
+            self,
+            Route::GetFile { .. } | Route::FileMetadata { .. } | Route::Page(_)
+        )
     }
 
     pub fn parse(method: &Method, path: &str) -> Result<Route, ApiError> {
@@ -194,6 +221,30 @@ impl Route {
             ("POST", ["logout"]) => Route::Logout,
             ("GET" | "POST", ["verifyPassword"]) => Route::VerifyPassword,
             ("POST", ["loginAs"]) => Route::LoginAs,
+            ("POST", ["verificationEmailRequest"]) => Route::VerificationEmailRequest,
+            ("POST", ["requestPasswordReset"]) => Route::RequestPasswordReset,
+            ("GET", ["apps", "choose_password"]) => Route::Page(PublicPage::ChoosePassword),
+            ("GET", ["apps", name]) if name.ends_with(".html") => Route::Page(PublicPage::Static {
+                name: name.to_string(),
+            }),
+            ("GET", ["apps", app, "verify_email"]) => Route::Page(PublicPage::VerifyEmail {
+                app_id: app.to_string(),
+            }),
+            ("POST", ["apps", app, "resend_verification_email"]) => {
+                Route::Page(PublicPage::ResendVerification {
+                    app_id: app.to_string(),
+                })
+            }
+            ("GET", ["apps", app, "request_password_reset"]) => {
+                Route::Page(PublicPage::ResetLink {
+                    app_id: app.to_string(),
+                })
+            }
+            ("POST", ["apps", app, "request_password_reset"]) => {
+                Route::Page(PublicPage::ResetPassword {
+                    app_id: app.to_string(),
+                })
+            }
             (m, [collection @ ("users" | "sessions" | "roles"), rest @ ..]) if rest.len() <= 1 => {
                 let class = match *collection {
                     "users" => "_User",
@@ -293,6 +344,19 @@ mod tests {
                 class: "_Installation".into()
             }
         );
+        assert_eq!(
+            Route::parse(&Method::GET, "/apps/test/verify_email").unwrap(),
+            Route::Page(PublicPage::VerifyEmail {
+                app_id: "test".into()
+            })
+        );
+        assert_eq!(
+            Route::parse(&Method::GET, "/apps/choose_password").unwrap(),
+            Route::Page(PublicPage::ChoosePassword)
+        );
+        assert!(Route::parse(&Method::GET, "/apps/invalid_link.html")
+            .unwrap()
+            .is_keyless());
         match Route::parse(&Method::GET, "/classes/1bad") {
             Err(ApiError::Parse(e)) => assert_eq!(e.code, 103),
             other => panic!("{other:?}"),

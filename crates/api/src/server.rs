@@ -62,6 +62,32 @@ impl ParseResponse {
         }
     }
 
+    /// A page.
+    pub fn html(status: StatusCode, html: String) -> Self {
+        Self::raw(
+            status,
+            RawBody {
+                content_type: "text/html; charset=utf-8".into(),
+                data: bytes::Bytes::from(html),
+                headers: Vec::new(),
+            },
+        )
+    }
+
+    /// `302 Found` to `url` (what a page answers a browser).
+    pub fn redirect(url: String) -> Self {
+        let mut res = Self::raw(
+            StatusCode::FOUND,
+            RawBody {
+                content_type: "text/plain; charset=utf-8".into(),
+                data: bytes::Bytes::from(format!("Found. Redirecting to {url}")),
+                headers: Vec::new(),
+            },
+        );
+        res.location = Some(url);
+        res
+    }
+
     pub fn created(body: Value, location: String) -> Self {
         ParseResponse {
             status: StatusCode::CREATED,
@@ -168,17 +194,26 @@ async fn answer(shared: Shared, req: Request) -> Response {
     if rest == "/health" {
         return axum::Json(json!({"status": "ok"})).into_response();
     }
-    // File routes read their bodies, and downloads their keys, differently: find them first.
-    let route = match rest.starts_with("/files") {
+    // File routes read their bodies, and downloads and pages their keys, differently: find
+    // them first.
+    let route = match rest.starts_with("/files") || rest.starts_with("/apps/") {
         true => Route::parse(&parts.method, &rest),
         false => Err(ApiError::NoRoute(String::new())),
     };
     if let Some(route) = route.as_ref().ok().filter(|r| r.is_keyless()) {
+        // A page's form is small; a download has no body worth reading.
+        let bytes = match route {
+            Route::Page(_) => match to_bytes(Body::new(body), shared.app.max_body_bytes).await {
+                Ok(b) => b,
+                Err(_) => return ApiError::TooLarge.into_response(),
+            },
+            _ => bytes::Bytes::new(),
+        };
         let raw = RawRequest {
             method: parts.method.clone(),
             query: parts.uri.query(),
             headers: &parts.headers,
-            body: &[],
+            body: &bytes,
         };
         let req = keyless(raw, &shared.app, mount, route.clone());
         return match shared.handler.handle(req).await {

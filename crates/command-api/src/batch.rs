@@ -134,7 +134,7 @@ impl CommandApi {
         for (i, p) in prepared {
             match p {
                 Ok(p) if transaction || p.writes.len() == 1 => {
-                    slots.push((i, to_submit.len() + p.answer, p.extra));
+                    slots.push((i, to_submit.len() + p.answer, p.extra, p.mails));
                     to_submit.extend(p.writes);
                 }
                 Ok(p) => grouped.push((i, p)),
@@ -157,11 +157,14 @@ impl CommandApi {
         };
         let (answers, grouped_answers) = futures::join!(answers, grouped_answers);
         let mut answers: Vec<Option<_>> = answers?.into_iter().map(Some).collect();
-        for (i, at, extra) in slots {
+        for (i, at, extra, mails) in slots {
             results[i] = answers
                 .get_mut(at)
                 .and_then(Option::take)
                 .map(|a| crate::submit::with_extra(a, &extra));
+            if matches!(results[i], Some(Ok(_))) {
+                self.send_mails(mails);
+            }
         }
         for (i, a) in grouped_answers {
             results[i] = Some(a);

@@ -84,6 +84,7 @@ impl CommandApi {
             answer: writes.len() - 1,
             writes,
             extra: Default::default(),
+            mails: Vec::new(),
         })
     }
 

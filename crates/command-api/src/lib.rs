@@ -6,9 +6,11 @@
 mod analytics;
 mod batch;
 mod config;
+mod emails;
 mod files;
 mod installations;
 mod objects;
+mod pages;
 mod purge;
 mod schemas;
 mod submit;
@@ -29,6 +31,8 @@ pub struct CommandApi {
     outcomes: Arc<Outcomes>,
     /// Who vouches for linked accounts (`authData`).
     auth_providers: Arc<AuthProviders>,
+    /// The email adapter (`emailAdapter`): verification and password-reset mails.
+    mailer: Option<Arc<dyn mail::Mailer>>,
 }
 
 impl CommandApi {
@@ -38,12 +42,19 @@ impl CommandApi {
             log,
             outcomes,
             auth_providers: Arc::new(AuthProviders::default()),
+            mailer: None,
         }
     }
 
     /// The providers linked accounts are checked with (anonymous only by default).
     pub fn with_auth_providers(mut self, providers: AuthProviders) -> Self {
         self.auth_providers = Arc::new(providers);
+        self
+    }
+
+    /// Sends the app's mails through `mailer`.
+    pub fn with_mailer(mut self, mailer: Arc<dyn mail::Mailer>) -> Self {
+        self.mailer = Some(mailer);
         self
     }
 }
@@ -77,6 +88,9 @@ impl Handler for CommandApi {
             Route::SessionMe => self.session_me(&req).await,
             Route::PairSession => self.pair_session(&req).await,
             Route::VerifyPassword => self.verify_password(&req).await,
+            Route::VerificationEmailRequest => self.verification_email_request(&req).await,
+            Route::RequestPasswordReset => self.request_password_reset(&req).await,
+            Route::Page(page) => self.page(&req, page).await,
             route if route.is_read() => self.reads.handle(req).await,
             Route::Create { class } | Route::Update { class, .. }
                 if class == model::installation::CLASS =>

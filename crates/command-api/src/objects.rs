@@ -37,6 +37,9 @@ pub(crate) struct Planned {
     pub answer: usize,
     /// Fields added to that answer (the session token of a sign-up).
     pub extra: Map,
+    /// Mails to send once the writes are applied (a sign-up's verification mail); none if
+    /// they are not.
+    pub mails: Vec<mail::Mail>,
 }
 
 impl Planned {
@@ -45,6 +48,7 @@ impl Planned {
             writes: vec![prepared],
             answer: 0,
             extra: Map::new(),
+            mails: Vec::new(),
         }
     }
 }

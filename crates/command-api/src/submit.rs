@@ -134,7 +134,11 @@ impl CommandApi {
         if answer >= answers.len() {
             return Err(ParseError::internal("no answer for a write").into());
         }
-        with_extra(answers.swap_remove(answer), &planned.extra)
+        let answer = with_extra(answers.swap_remove(answer), &planned.extra);
+        if answer.is_ok() {
+            self.send_mails(planned.mails);
+        }
+        answer
     }
 
     /// Appends `events` and waits until the projector has decided each; their outcomes, in order.

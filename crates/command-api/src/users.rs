@@ -3,7 +3,8 @@
 //! had); a log-out deletes the session. Passwords are hashed with bcrypt before anything is
 //! logged, session tokens are handed to the client once and kept only as SHA-256 hashes. User
 //! updates and deletes are the user's own (or the master key's); a password change ends the
-//! user's other sessions.
+//! user's other sessions. With `verifyUserEmails`, a sign-up or email change starts a
+//! verification (`emails`), and `preventLoginWithUnverifiedEmail` keeps unverified users out.
 
 use std::sync::Arc;
 
@@ -11,7 +12,8 @@ use api::{ApiError, Auth, ParseRequest, ParseResponse, RequestContext, Route, Us
 use events::{Write, WriteKind};
 use model::query::{Cond, Filter, Query};
 use model::user::{
-    self, EMAIL_KEY, HASHED_PASSWORD, SESSION_CLASS, TOKEN_HASH, USERNAME_KEY, USER_CLASS,
+    self, LinkToken, EMAIL_KEY, HASHED_PASSWORD, SESSION_CLASS, TOKEN_HASH, USERNAME_KEY,
+    USER_CLASS,
 };
 use model::write::{self, WriteKind as BodyKind};
 use model::{code, time, ClassSchema, Map, Object, ParseError};
@@ -53,7 +55,7 @@ fn bad_credentials() -> ApiError {
     ParseError::new(code::OBJECT_NOT_FOUND, "Invalid username/password.").into()
 }
 
-async fn hash_password(password: String) -> Result<String, ApiError> {
+pub(crate) async fn hash_password(password: String) -> Result<String, ApiError> {
     tokio::task::spawn_blocking(move || bcrypt::hash(password, BCRYPT_COST))
         .await
         .map_err(ApiError::internal)?
@@ -151,7 +153,7 @@ impl CommandApi {
     }
 
     /// The sessions of `user_id` (all, or those of one installation).
-    async fn sessions_of(
+    pub(crate) async fn sessions_of(
         &self,
         ctx: &RequestContext,
         user_id: &str,
@@ -250,6 +252,22 @@ impl CommandApi {
                 json!(hash_password(password).await?),
             );
         }
+        // With email verification, a new user with an email starts unverified, with a link.
+        let emails = &ctx.app.emails;
+        let mut mails = Vec::new();
+        if let (true, Some(Value::String(email))) =
+            (emails.verify_user_emails, body.get("email").cloned())
+        {
+            let username = body
+                .get("username")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string();
+            let v = self.new_verification(&ctx.app, &username, &email);
+            body.extend(v.ops);
+            internal.extend(v.internal);
+            mails.extend(v.mail);
+        }
         let schema = self.stored_user_schema(ctx).await?;
         let now = time::to_iso(&chrono::Utc::now());
         let ops = write::parse_body(&body, BodyKind::Create)?;
@@ -267,13 +285,19 @@ impl CommandApi {
             },
             new_fields,
         };
-        let (session, token) = Self::new_session(ctx, &id, action, provider);
+        let mut writes = vec![user_write];
         let mut extra = Map::new();
-        extra.insert("sessionToken".into(), json!(token));
+        // A user who may not log in before verifying gets no session from signing up either.
+        if !emails.login_needs_verified_email() {
+            let (session, token) = Self::new_session(ctx, &id, action, provider);
+            writes.push(session);
+            extra.insert("sessionToken".into(), json!(token));
+        }
         Ok(Planned {
-            writes: vec![user_write, session],
+            writes,
             answer: 0,
             extra,
+            mails,
         })
     }
 
@@ -398,6 +422,7 @@ impl CommandApi {
             answer: writes.len() - 1,
             writes,
             extra: Map::new(),
+            mails: Vec::new(),
         };
         self.submit_planned(ctx, planned).await?;
         Ok(ParseResponse::ok(Self::own_user(user, Some(&token))))
@@ -461,6 +486,29 @@ impl CommandApi {
         self.check_identity_free(ctx, &internal, object_id).await?;
         let mut writes = Vec::new();
         let mut extra = Map::new();
+        let mut mails = Vec::new();
+        // A new password or email withdraws a pending reset link (as in Parse Server).
+        if password.is_some() || body.contains_key("email") {
+            internal.extend(LinkToken::ResetPassword.withdraw());
+        }
+        // A changed email is unverified again, with a new link mailed to it.
+        if let (true, Some(Value::String(email))) = (
+            ctx.app.emails.verify_user_emails,
+            body.get("email").cloned(),
+        ) {
+            if current.get("email") != Some(&json!(email)) {
+                let username = body
+                    .get("username")
+                    .or_else(|| current.get("username"))
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string();
+                let v = self.new_verification(&ctx.app, &username, &email);
+                body.extend(v.ops);
+                internal.extend(v.internal);
+                mails.extend(v.mail);
+            }
+        }
         if let Some(p) = password {
             let Value::String(p) = p else {
                 return Err(ParseError::incorrect_type("password must be a string").into());
@@ -500,6 +548,7 @@ impl CommandApi {
             writes,
             answer: 0,
             extra,
+            mails,
         })
     }
 
@@ -537,6 +586,7 @@ impl CommandApi {
             writes,
             answer: 0,
             extra: Map::new(),
+            mails: Vec::new(),
         })
     }
 
@@ -605,6 +655,21 @@ impl CommandApi {
         }
         if !req.ctx.auth.is_master() && user.get("ACL") == Some(&json!({})) {
             return Err(bad_credentials());
+        }
+        // The master key may log a user in regardless, if it asks to.
+        let ignore_verification = req.ctx.auth.is_master()
+            && match str_param(req, "ignoreEmailVerification") {
+                Some(Value::Bool(b)) => *b,
+                Some(Value::String(s)) => s == "true",
+                _ => false,
+            };
+        if req.ctx.app.emails.login_needs_verified_email()
+            && user.get("emailVerified") != Some(&json!(true))
+            && !ignore_verification
+        {
+            return Err(
+                ParseError::new(code::EMAIL_NOT_FOUND, "User email is not verified.").into(),
+            );
         }
         Ok(user)
     }
@@ -748,6 +813,7 @@ impl CommandApi {
             writes: vec![session],
             answer: 0,
             extra,
+            mails: Vec::new(),
         })
     }
 

@@ -1,7 +1,8 @@
 //! The rules of Parse's user and session classes that need no I/O: what a sign-up must carry,
 //! the server-only fields (`_hashed_password`, the lowercased username and email that make
-//! uniqueness case-insensitive, the hash of a session token), which fields must be unique, and
-//! what a reader may see of a user.
+//! uniqueness case-insensitive, the hash of a session token, the hashed one-time tokens of
+//! email verification and password-reset links), which fields must be unique, and what a reader
+//! may see of a user.
 
 use serde_json::{json, Value};
 
@@ -41,6 +42,84 @@ pub fn auth_data_keys(auth_data: &Map) -> Map {
             (format!("{AUTH_DATA_PREFIX}{provider}"), id)
         })
         .collect()
+}
+
+/// The SHA-256 of the token of the user's email verification link (Parse Server keeps the token
+/// itself; a hash keeps the log free of usable secrets).
+pub const EMAIL_VERIFY_TOKEN: &str = "_email_verify_token";
+/// When that link stops working (ISO string); absent: never.
+pub const EMAIL_VERIFY_TOKEN_EXPIRES_AT: &str = "_email_verify_token_expires_at";
+/// The SHA-256 of the token of the user's password-reset link.
+pub const PERISHABLE_TOKEN: &str = "_perishable_token";
+/// When that link stops working (ISO string); absent: never.
+pub const PERISHABLE_TOKEN_EXPIRES_AT: &str = "_perishable_token_expires_at";
+
+/// The two kinds of one-time links mailed to users.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkToken {
+    VerifyEmail,
+    ResetPassword,
+}
+
+/// Why a link's token is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LinkRefused {
+    /// No such token for that user (never issued, already used, or replaced by a newer one).
+    Invalid,
+    Expired,
+}
+
+impl LinkToken {
+    /// The server-only fields holding the token's hash and its expiry.
+    pub fn fields(self) -> (&'static str, &'static str) {
+        match self {
+            LinkToken::VerifyEmail => (EMAIL_VERIFY_TOKEN, EMAIL_VERIFY_TOKEN_EXPIRES_AT),
+            LinkToken::ResetPassword => (PERISHABLE_TOKEN, PERISHABLE_TOKEN_EXPIRES_AT),
+        }
+    }
+
+    /// Whether `token` opens this kind of link of `user` at `now`.
+    pub fn check(
+        self,
+        user: &Object,
+        token: &str,
+        now: &crate::time::Timestamp,
+    ) -> Result<(), LinkRefused> {
+        let (hash_field, expiry_field) = self.fields();
+        if token.is_empty()
+            || user.get(hash_field).and_then(Value::as_str) != Some(&token_hash(token))
+        {
+            return Err(LinkRefused::Invalid);
+        }
+        match user.get(expiry_field).and_then(Value::as_str) {
+            None => Ok(()),
+            Some(at) => match crate::time::parse_iso(at) {
+                Some(at) if at > *now => Ok(()),
+                _ => Err(LinkRefused::Expired),
+            },
+        }
+    }
+
+    /// The server-only fields of a new token (its hash, and its expiry if it has one).
+    pub fn issue(self, token: &str, expires_at: Option<&crate::time::Timestamp>) -> Map {
+        let (hash_field, expiry_field) = self.fields();
+        let mut internal = Map::new();
+        internal.insert(hash_field.into(), json!(token_hash(token)));
+        internal.insert(
+            expiry_field.into(),
+            expires_at.map_or(Value::Null, |t| json!(crate::time::to_iso(t))),
+        );
+        internal
+    }
+
+    /// The server-only fields that withdraw the token (`null` removes).
+    pub fn withdraw(self) -> Map {
+        let (hash_field, expiry_field) = self.fields();
+        let mut internal = Map::new();
+        internal.insert(hash_field.into(), Value::Null);
+        internal.insert(expiry_field.into(), Value::Null);
+        internal
+    }
 }
 
 /// Whether a field is the server's own: never read back, never written by a client.
@@ -316,6 +395,42 @@ mod tests {
         assert_eq!(
             check_role(&map(json!({"name": "Other"})), Some(&current)).map_err(|e| e.code),
             Err(136)
+        );
+    }
+
+    #[test]
+    fn link_tokens() {
+        let now = crate::time::parse_iso("2030-01-01T00:00:00.000Z").unwrap();
+        let later = now + chrono::Duration::hours(1);
+        let mut fields = map(json!({"objectId": "u"}));
+        fields.extend(LinkToken::ResetPassword.issue("tok", Some(&later)));
+        let user = Object { fields };
+        assert_ne!(user.get(PERISHABLE_TOKEN), Some(&json!("tok")));
+        assert_eq!(LinkToken::ResetPassword.check(&user, "tok", &now), Ok(()));
+        assert_eq!(
+            LinkToken::ResetPassword.check(&user, "other", &now),
+            Err(LinkRefused::Invalid)
+        );
+        assert_eq!(
+            LinkToken::ResetPassword.check(&user, "", &now),
+            Err(LinkRefused::Invalid)
+        );
+        assert_eq!(
+            LinkToken::VerifyEmail.check(&user, "tok", &now),
+            Err(LinkRefused::Invalid)
+        );
+        let after = later + chrono::Duration::seconds(1);
+        assert_eq!(
+            LinkToken::ResetPassword.check(&user, "tok", &after),
+            Err(LinkRefused::Expired)
+        );
+        let mut fields = user.fields.clone();
+        fields.extend(LinkToken::ResetPassword.withdraw());
+        fields.retain(|_, v| !v.is_null());
+        let user = Object { fields };
+        assert_eq!(
+            LinkToken::ResetPassword.check(&user, "tok", &now),
+            Err(LinkRefused::Invalid)
         );
     }
 
