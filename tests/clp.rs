@@ -364,3 +364,67 @@ async fn includes_follow_the_target_class_permissions() {
     .await;
     assert_eq!(res["results"][0]["to"]["code"], "1234", "{res}");
 }
+
+#[tokio::test]
+async fn read_and_write_user_fields() {
+    let s = TestServer::start().await;
+    let (alice, alice_token) = sign_up(&s, "alice").await;
+    let (_, bob_token) = sign_up(&s, "bob").await;
+    class_with(
+        &s,
+        "Diary",
+        json!({"owner": {"type": "Pointer", "targetClass": "_User"}, "text": {"type": "String"}}),
+        json!({
+            "find": {}, "get": {}, "count": {}, "update": {}, "delete": {},
+            "create": {"*": true},
+            "readUserFields": ["owner"],
+            "writeUserFields": ["owner"]
+        }),
+    )
+    .await;
+    let (status, res) = send(s.master(Method::POST, "/parse/classes/Diary").json(&json!({
+        "owner": {"__type": "Pointer", "className": "_User", "objectId": alice},
+        "text": "dear diary"
+    })))
+    .await;
+    assert_eq!(status, 201, "{res}");
+    let id = res["objectId"].as_str().unwrap().to_string();
+    let (_, mine) = send(as_user(
+        &s,
+        Method::GET,
+        "/parse/classes/Diary",
+        Some(&alice_token),
+    ))
+    .await;
+    assert_eq!(mine["results"].as_array().unwrap().len(), 1, "{mine}");
+    let (_, theirs) = send(as_user(
+        &s,
+        Method::GET,
+        "/parse/classes/Diary",
+        Some(&bob_token),
+    ))
+    .await;
+    assert_eq!(theirs["results"], json!([]));
+    let (status, _) = send(
+        as_user(
+            &s,
+            Method::PUT,
+            &format!("/parse/classes/Diary/{id}"),
+            Some(&bob_token),
+        )
+        .json(&json!({"text": "x"})),
+    )
+    .await;
+    assert_eq!(status, 404);
+    let (status, _) = send(
+        as_user(
+            &s,
+            Method::PUT,
+            &format!("/parse/classes/Diary/{id}"),
+            Some(&alice_token),
+        )
+        .json(&json!({"text": "y"})),
+    )
+    .await;
+    assert_eq!(status, 200);
+}
