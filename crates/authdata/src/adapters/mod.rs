@@ -6,6 +6,7 @@ pub mod facebook;
 pub mod github;
 pub mod google;
 pub mod oauth2;
+pub mod twitter;
 
 use serde_json::Value;
 
