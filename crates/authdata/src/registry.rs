@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use crate::adapters::{
     anonymous::Anonymous, apple::Apple, facebook::Facebook, github::Github, google::Google,
-    oauth2::OAuth2,
+    oauth2::OAuth2, twitter::Twitter,
 };
 use crate::http::{self, DEFAULT_TIMEOUT};
 use crate::{AuthAdapter, AuthError};
@@ -20,6 +20,7 @@ const BUILT_IN: &[&str] = &[
     "github",
     "google",
     "oauth2",
+    "twitter",
 ];
 
 /// The enabled providers. [`Default`] is Parse Server's configuration without an `auth`
@@ -62,20 +63,23 @@ impl AuthProviders {
         let client = http::client(timeout)?;
         let mut registry = AuthProviders::default();
         for (name, options) in config {
-            let options = match options {
-                Value::Object(map) => map,
+            let adapter = match options {
+                Value::Object(map) if map.get("enabled") == Some(&Value::Bool(false)) => {
+                    registry.adapters.remove(name);
+                    continue;
+                }
+                Value::Object(map) => build(name, map, client.clone()),
+                // Parse Server's one array-shaped option: twitter's apps, picked per request by
+                // the data's consumer_key.
+                Value::Array(list) if name == "twitter" => Twitter::from_list(list, client.clone())
+                    .map(|t| Box::new(t) as Box<dyn AuthAdapter>),
                 _ => {
                     return Err(AuthError::config(format!(
                         "the options of \"{name}\" must be an object"
                     )))
                 }
-            };
-            if options.get("enabled") == Some(&Value::Bool(false)) {
-                registry.adapters.remove(name);
-                continue;
             }
-            let adapter = build(name, options, client.clone())
-                .map_err(|e| AuthError::config(format!("{name}: {}", config_message(e))))?;
+            .map_err(|e| AuthError::config(format!("{name}: {}", config_message(e))))?;
             registry.adapters.insert(name.clone(), adapter);
         }
         Ok(registry)
@@ -145,6 +149,7 @@ fn build(
         "github" => Box::new(Github::new(options, client)?),
         "google" => Box::new(Google::new(options, client)?),
         "oauth2" => Box::new(OAuth2::new(options, client)?),
+        "twitter" => Box::new(Twitter::new(options, client)?),
         other => {
             return Err(AuthError::config(format!(
             "no built-in adapter \"{other}\" (built in: {}); use \"oauth2\": true or \"module\"",

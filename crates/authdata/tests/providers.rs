@@ -1,25 +1,28 @@
-//! The registry and every adapter against a local fake provider (Facebook, GitHub, JWKS and an
-//! OAuth2 introspection endpoint on one axum server): accepted data, refused data, unreachable
-//! and garbled providers, and which providers are enabled.
+//! The registry and every adapter against a local fake provider (Facebook, GitHub, Twitter, JWKS
+//! and an OAuth2 introspection endpoint on one axum server): accepted data, refused data,
+//! unreachable and garbled providers, and which providers are enabled.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::sync::{LazyLock, Mutex};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use authdata::{can_handle, has_id, AuthError, AuthProviders};
 use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::routing::{get, post};
 use axum::{Form, Json, Router};
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use base64::Engine;
 use hmac::{Hmac, Mac};
 use model::{code, Map, ParseError};
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use rsa::pkcs1::DecodeRsaPrivateKey;
 use rsa::pkcs1v15::SigningKey;
 use rsa::signature::{SignatureEncoding, Signer};
 use rsa::traits::PublicKeyParts;
 use rsa::RsaPrivateKey;
 use serde_json::{json, Value};
+use sha1::Sha1;
 use sha2::Sha256;
 
 /// A key made for these tests only; the fake provider publishes its public half.
@@ -73,6 +76,114 @@ async fn gh_user(headers: HeaderMap) -> (StatusCode, Json<Value>) {
     }
 }
 
+/// Twitter's apps (consumer key, consumer secret), its one user's access token and secret, and
+/// that user's id (beyond 2^53, as real Twitter ids are).
+const TW_APPS: &[(&str, &str)] = &[("tw-app1", "tw-secret1"), ("tw-app2", "tw-secret2")];
+const TW_TOKEN: &str = "tw-token";
+const TW_TOKEN_SECRET: &str = "tw-token-secret";
+const TW_ID: &str = "1234567890123456789";
+
+/// RFC 5849 §3.6: everything but `A-Z a-z 0-9 - . _ ~` is percent-encoded.
+const OAUTH_ENCODE: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+fn oauth_encode(text: &str) -> String {
+    utf8_percent_encode(text, OAUTH_ENCODE).to_string()
+}
+
+/// The fields of an `Authorization: OAuth k="v", …` header, decoded.
+fn oauth_header(header: &str) -> Option<HashMap<String, String>> {
+    header
+        .strip_prefix("OAuth ")?
+        .split(", ")
+        .map(|field| {
+            let (name, value) = field.split_once('=')?;
+            let value = value.strip_prefix('"')?.strip_suffix('"')?;
+            let value = percent_decode_str(value).decode_utf8().ok()?;
+            Some((name.to_string(), value.into_owned()))
+        })
+        .collect()
+}
+
+/// Nonces already seen, as Twitter refuses a replayed request.
+static TW_NONCES: LazyLock<Mutex<HashSet<String>>> = LazyLock::new(Default::default);
+
+/// `GET /1.1/account/verify_credentials.json`, as Twitter checks it: the signature is
+/// recomputed from the request (method, URL, `oauth_*` fields) with the secrets Twitter knows
+/// for the consumer key and the token, so a wrong secret anywhere is a 401.
+async fn tw_verify(method: Method, uri: Uri, headers: HeaderMap) -> (StatusCode, Json<Value>) {
+    let refused = (
+        StatusCode::UNAUTHORIZED,
+        Json(json!({"errors": [{"code": 32, "message": "Could not authenticate you."}]})),
+    );
+    let header = headers.get("authorization").and_then(|v| v.to_str().ok());
+    let Some(fields) = header.and_then(oauth_header) else {
+        return refused;
+    };
+    let field = |name: &str| fields.get(name).map(String::as_str).unwrap_or_default();
+    let fresh = field("oauth_timestamp")
+        .parse::<u64>()
+        .is_ok_and(|t| t.abs_diff(now()) <= 300);
+    let secret = TW_APPS
+        .iter()
+        .find(|(key, _)| *key == field("oauth_consumer_key"))
+        .map(|(_, secret)| *secret);
+    let (Some(consumer_secret), true, "HMAC-SHA1", "1.0", TW_TOKEN) = (
+        secret,
+        fresh,
+        field("oauth_signature_method"),
+        field("oauth_version"),
+        field("oauth_token"),
+    ) else {
+        return refused;
+    };
+    let host = headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let mut params: Vec<(String, String)> = fields
+        .iter()
+        .filter(|(name, _)| *name != "oauth_signature")
+        .map(|(name, value)| (oauth_encode(name), oauth_encode(value)))
+        .collect();
+    params.sort();
+    let params = params
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect::<Vec<_>>()
+        .join("&");
+    let base = format!(
+        "{}&{}&{}",
+        method.as_str(),
+        oauth_encode(&format!("http://{host}{}", uri.path())),
+        oauth_encode(&params)
+    );
+    let key = format!(
+        "{}&{}",
+        oauth_encode(consumer_secret),
+        oauth_encode(TW_TOKEN_SECRET)
+    );
+    let mut mac = Hmac::<Sha1>::new_from_slice(key.as_bytes()).expect("hmac key");
+    mac.update(base.as_bytes());
+    if field("oauth_signature") != STANDARD.encode(mac.finalize().into_bytes()) {
+        return refused;
+    }
+    let replayed = !TW_NONCES
+        .lock()
+        .expect("nonces")
+        .insert(field("oauth_nonce").to_string());
+    if replayed || field("oauth_nonce").is_empty() {
+        return refused;
+    }
+    (
+        StatusCode::OK,
+        Json(json!({"id": 1234567890123456789u64, "id_str": TW_ID, "screen_name": "jack"})),
+    )
+}
+
 async fn jwks(State(jwks): State<Value>) -> Json<Value> {
     Json(jwks)
 }
@@ -110,6 +221,7 @@ async fn fake_provider() -> String {
             get(|Query(q): Query<HashMap<String, String>>| fb("app", q)),
         )
         .route("/gh/user", get(gh_user))
+        .route("/tw/1.1/account/verify_credentials.json", get(tw_verify))
         .route("/jwks", get(jwks))
         .route("/introspect", post(introspect))
         .route(
@@ -212,7 +324,7 @@ async fn unknown_unconfigured_and_disabled_providers_are_unsupported() {
     let providers = registry(json!({
         "github": {"enabled": false, "baseURL": format!("{base}/gh")},
     }));
-    for provider in ["github", "facebook", "google", "myspace"] {
+    for provider in ["github", "facebook", "google", "twitter", "myspace"] {
         refused(
             code_of(
                 &providers,
@@ -234,6 +346,13 @@ fn bad_configurations_are_refused_when_the_registry_is_built() {
         json!({"myoauth": {"oauth2": true}}),
         json!({"github": true}),
         json!({"google": {"clientId": 7}}),
+        json!({"twitter": {}}),
+        json!({"twitter": {"consumer_key": "k"}}),
+        json!({"twitter": {"consumer_key": "k", "consumer_secret": "s", "baseURL": "not a url"}}),
+        json!({"twitter": []}),
+        json!({"twitter": [{"consumer_key": "k"}]}),
+        json!({"twitter": ["k"]}),
+        json!({"github": [{"consumer_key": "k", "consumer_secret": "s"}]}),
         json!([]),
     ] {
         let err = AuthProviders::from_config(&config).expect_err("invalid config");
@@ -629,6 +748,114 @@ async fn oauth2_uses_the_introspection_endpoint() {
         code::OBJECT_NOT_FOUND,
         "OAuth2 configuration is missing the client app IDs (\"appIds\" config parameter).",
     );
+}
+
+fn tw_data(id: Value, consumer_key: &str, token: &str, token_secret: &str) -> Value {
+    json!({
+        "id": id, "consumer_key": consumer_key,
+        "auth_token": token, "auth_token_secret": token_secret,
+    })
+}
+
+#[tokio::test]
+async fn twitter_signs_the_request_and_checks_the_user() {
+    let base = fake_provider().await;
+    let invalid = "Twitter auth is invalid for this user.";
+    let providers = registry(json!({"twitter": {
+        "consumer_key": "tw-app1", "consumer_secret": "tw-secret1", "baseURL": format!("{base}/tw"),
+    }}));
+    let good = tw_data(json!(TW_ID), "tw-app1", TW_TOKEN, TW_TOKEN_SECRET);
+    assert_eq!(code_of(&providers, "twitter", good.clone()).await, Ok(()));
+    // Each request has its own nonce, so the same data logs in twice.
+    assert_eq!(code_of(&providers, "twitter", good).await, Ok(()));
+    // Compared like Parse Server's `id_str == '' + id`: a numeric id matches its digits.
+    assert_eq!(
+        code_of(
+            &providers,
+            "twitter",
+            tw_data(json!(1234567890123456789u64), "", TW_TOKEN, TW_TOKEN_SECRET)
+        )
+        .await,
+        Ok(())
+    );
+    let refusals = [
+        // Someone else's id with a genuine token.
+        tw_data(json!("42"), "tw-app1", TW_TOKEN, TW_TOKEN_SECRET),
+        // A token without its secret: the signature does not match, Twitter answers 401.
+        tw_data(json!(TW_ID), "tw-app1", TW_TOKEN, "guessed"),
+        tw_data(json!(TW_ID), "tw-app1", "revoked", TW_TOKEN_SECRET),
+        json!({"id": TW_ID, "auth_token_secret": TW_TOKEN_SECRET}),
+    ];
+    for d in refusals {
+        refused(
+            code_of(&providers, "twitter", d).await,
+            code::OBJECT_NOT_FOUND,
+            invalid,
+        );
+    }
+
+    // A server configured with the wrong consumer secret signs requests Twitter refuses.
+    let wrong_secret = registry(json!({"twitter": {
+        "consumer_key": "tw-app1", "consumer_secret": "tw-secret2", "baseURL": format!("{base}/tw"),
+    }}));
+    refused(
+        code_of(
+            &wrong_secret,
+            "twitter",
+            tw_data(json!(TW_ID), "tw-app1", TW_TOKEN, TW_TOKEN_SECRET),
+        )
+        .await,
+        code::OBJECT_NOT_FOUND,
+        invalid,
+    );
+
+    let down = registry(json!({"twitter": {
+        "consumer_key": "tw-app1", "consumer_secret": "tw-secret1", "baseURL": dead_url().await,
+    }}));
+    let err = code_of(
+        &down,
+        "twitter",
+        tw_data(json!(TW_ID), "tw-app1", TW_TOKEN, TW_TOKEN_SECRET),
+    )
+    .await
+    .expect_err("provider down");
+    assert_eq!(err.code, code::SCRIPT_FAILED);
+}
+
+#[tokio::test]
+async fn twitter_apps_in_a_list_are_picked_by_the_consumer_key() {
+    let base = fake_provider().await;
+    let invalid = "Twitter auth is invalid for this user.";
+    let tw = format!("{base}/tw");
+    let providers = registry(json!({"twitter": [
+        {"consumer_key": "tw-app1", "consumer_secret": "tw-secret1", "baseURL": tw},
+        {"consumer_key": "tw-app2", "consumer_secret": "tw-secret2", "baseURL": tw},
+    ]}));
+    for app in ["tw-app1", "tw-app2"] {
+        assert_eq!(
+            code_of(
+                &providers,
+                "twitter",
+                tw_data(json!(TW_ID), app, TW_TOKEN, TW_TOKEN_SECRET)
+            )
+            .await,
+            Ok(()),
+            "{app}"
+        );
+    }
+    // No consumer_key, or one the server does not know: refused before asking Twitter.
+    for app in ["", "tw-app3"] {
+        refused(
+            code_of(
+                &providers,
+                "twitter",
+                tw_data(json!(TW_ID), app, TW_TOKEN, TW_TOKEN_SECRET),
+            )
+            .await,
+            code::OBJECT_NOT_FOUND,
+            invalid,
+        );
+    }
 }
 
 #[tokio::test]
