@@ -18,6 +18,7 @@
 //!   "github":    {},
 //!   "google":    { "clientId": "….apps.googleusercontent.com" },
 //!   "apple":     { "clientId": "com.example.app" },
+//!   "twitter":   { "consumer_key": "…", "consumer_secret": "…" },
 //!   "myoauth":   { "oauth2": true, "tokenIntrospectionEndpointUrl": "https://…/introspect",
 //!                  "useridField": "sub", "authorizationHeader": "Basic …" },
 //!   "otheroauth":{ "module": "oauth2", "tokenIntrospectionEndpointUrl": "https://…" },
@@ -25,17 +26,20 @@
 //! }
 //! ```
 //!
-//! - A built-in provider (`anonymous`, `apple`, `facebook`, `github`, `google`, `oauth2`) is
-//!   enabled by naming it; any other name needs `"oauth2": true` or `"module": "<built-in>"`.
-//!   Unlike Parse Server, built-ins that are not named stay disabled: Google or Apple without a
-//!   `clientId` would accept id tokens minted for any app.
+//! - A built-in provider (`anonymous`, `apple`, `facebook`, `github`, `google`, `oauth2`,
+//!   `twitter`) is enabled by naming it; any other name needs `"oauth2": true` or
+//!   `"module": "<built-in>"`. Unlike Parse Server, built-ins that are not named stay disabled:
+//!   Google or Apple without a `clientId` would accept id tokens minted for any app.
 //! - `anonymous` is enabled unless configured with `"enabled": false`.
 //! - `"enabled": false` disables any provider: its data is refused with 252.
 //! - Every provider URL can be overridden, which is how tests point adapters at a local fake:
-//!   `baseURL` (facebook's Graph API, github's REST API), `jwksURL` (apple, facebook Limited
-//!   Login, google signing keys) and `tokenIntrospectionEndpointUrl` (oauth2). Each adapter's
-//!   options are listed on its type in [`adapters`].
-//! - Twitter (OAuth 1.0a signed requests) is not built in.
+//!   `baseURL` (facebook's Graph API, github's and twitter's REST APIs), `jwksURL` (apple,
+//!   facebook Limited Login, google signing keys) and `tokenIntrospectionEndpointUrl` (oauth2).
+//!   Each adapter's options are listed on its type in [`adapters`].
+//! - `twitter` checks `{"id", "auth_token", "auth_token_secret"}` with a request signed with
+//!   OAuth 1.0a (HMAC-SHA1, RFC 5849), so it needs the app's `consumer_key` and
+//!   `consumer_secret`. As in Parse Server its options may also be an array of such objects, one
+//!   per app, picked by the data's `consumer_key` (data without a known one is refused with 101).
 //!
 //! # Errors
 //!
