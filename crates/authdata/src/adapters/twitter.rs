@@ -4,7 +4,7 @@
 //! Twitter has no bearer token for users: every request is signed (RFC 5849, HMAC-SHA1) with the
 //! app's consumer secret and the user's token secret, so only a server that knows the consumer
 //! secret can ask, and a token without its secret proves nothing. The signing is the small pure
-//! function [`signature`], checked against Twitter's documented example.
+//! function `signature`, checked against Twitter's documented example.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
