@@ -65,6 +65,9 @@ fn is_missing(e: &sqlx::Error) -> bool {
 pub struct PgStore {
     pool: PgPool,
     root: String,
+    /// Whether `btree_gin` is available: then each declared index gets a GIN companion over
+    /// its first key and `_rperm` (see `sync_indexes`).
+    acl_indexes: std::sync::atomic::AtomicBool,
     /// Where the auth listener announces committed session, user and role changes.
     auth: tokio::sync::broadcast::Sender<crate::AuthChange>,
     /// Apps and classes whose tables this process has seen committed: DDL is skipped for them.
@@ -79,10 +82,13 @@ pub struct PgStore {
     schema_generation: std::sync::atomic::AtomicU64,
 }
 
-/// `_rperm`/`_wperm` from a REST ACL: who may read, who may write (`None`: no ACL, public).
-pub fn permissions(data: &model::Map) -> (Option<Vec<String>>, Option<Vec<String>>) {
+/// `_rperm`/`_wperm` from a REST ACL: who may read, who may write. An object without an ACL is
+/// everyone's: `["*"]`, not NULL, so that a reader's filter is the one GIN-indexable
+/// `_rperm && $entries` (PostgreSQL then ANDs its bitmap with the query's index and reads only
+/// the rows the reader may see).
+pub fn permissions(data: &model::Map) -> (Vec<String>, Vec<String>) {
     let Some(acl) = data.get("ACL").and_then(Value::as_object) else {
-        return (None, None);
+        return (vec!["*".to_string()], vec!["*".to_string()]);
     };
     let with = |perm: &str| {
         acl.iter()
@@ -90,7 +96,7 @@ pub fn permissions(data: &model::Map) -> (Option<Vec<String>>, Option<Vec<String
             .map(|(who, _)| who.clone())
             .collect::<Vec<_>>()
     };
-    (Some(with("read")), Some(with("write")))
+    (with("read"), with("write"))
 }
 
 impl PgStore {
@@ -124,6 +130,7 @@ impl PgStore {
         let store = PgStore {
             pool,
             root: root.to_string(),
+            acl_indexes: Default::default(),
             auth: tokio::sync::broadcast::channel(1024).0,
             known: Default::default(),
             schemas: Default::default(),
@@ -194,13 +201,30 @@ impl PgStore {
             sqlx::query(&stmt).execute(&mut *tx).await?;
         }
         tx.commit().await?;
+        // btree_gin ships with PostgreSQL's contrib and is a trusted extension; without it
+        // (or the right to create it) queries are still right, users' ones just read more rows.
+        match sqlx::query("CREATE EXTENSION IF NOT EXISTS btree_gin")
+            .execute(&self.pool)
+            .await
+        {
+            Ok(_) => self
+                .acl_indexes
+                .store(true, std::sync::atomic::Ordering::Release),
+            Err(e) => tracing::warn!(
+                error = %e,
+                "btree_gin unavailable: declared indexes get no ACL companion"
+            ),
+        }
         Ok(())
     }
 
     /// Makes the class's btree indexes those its schema declares (`indexes` of the schema API):
     /// one per declared index, named from a hash of class and index name, over the typed keys
     /// the query compiler compares and sorts by, ending with `object_id` so that an `order` on
-    /// the last key is read straight from the index.
+    /// the last key is read straight from the index. With `btree_gin`, each also gets a GIN
+    /// companion over its first key and `_rperm`: a user's query (`key = $v AND _rperm &&
+    /// $entries`) then reads only the rows that user may see, instead of every row of the key
+    /// and filtering them.
     async fn sync_indexes(
         &self,
         tx: &mut sqlx::PgConnection,
@@ -225,12 +249,28 @@ impl PgStore {
                 columns.push(format!("{key} ASC NULLS FIRST"));
                 last = direction.as_i64().unwrap_or(1);
             }
+            let first = keys.keys().next().and_then(|field| {
+                schema
+                    .field_type(field)
+                    .and_then(|t| sql::index_key(field, t))
+            });
             let id_order = if last < 0 { "DESC" } else { "ASC" };
             columns.push(format!("object_id COLLATE \"C\" {id_order}"));
             wanted.insert(format!("ix_{hex}"), format!("({})", columns.join(", ")));
+            if let (Some(first), true) = (
+                first,
+                self.acl_indexes.load(std::sync::atomic::Ordering::Acquire),
+            ) {
+                // No pending list: a user's query reads the tree, never a list of fresh rows.
+                wanted.insert(
+                    format!("ia_{hex}"),
+                    format!("USING gin (({first}), _rperm) WITH (fastupdate = off)"),
+                );
+            }
         }
         let existing: Vec<String> = sqlx::query_scalar(
-            "SELECT indexname::text FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 AND indexname LIKE 'ix\\_%'",
+            "SELECT indexname::text FROM pg_indexes WHERE schemaname = $1 AND tablename = $2 \
+             AND (indexname LIKE 'ix\\_%' OR indexname LIKE 'ia\\_%')",
         )
         .bind(self.app_schema(app))
         .bind(class)
@@ -854,16 +894,15 @@ impl ProjectionStore for PgStore {
                 created.push(o.created_at().to_string());
                 updated.push(o.updated_at().to_string());
                 let (r, w) = permissions(&o.fields);
-                rperm.push(r.map(Value::from));
-                wperm.push(w.map(Value::from));
+                rperm.push(Value::from(r));
+                wperm.push(Value::from(w));
                 data.push(Value::Object(o.fields));
             }
             // text[][] cannot hold ragged rows, so permissions travel as JSON arrays.
             sqlx::query(&format!(
                 "INSERT INTO {t} (object_id, created_at, updated_at, data, _rperm, _wperm) \
                  SELECT i, c, u, d, \
-                   CASE WHEN r IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(r)) END, \
-                   CASE WHEN w IS NULL THEN NULL ELSE ARRAY(SELECT jsonb_array_elements_text(w)) END \
+                   ARRAY(SELECT jsonb_array_elements_text(r)), ARRAY(SELECT jsonb_array_elements_text(w)) \
                  FROM UNNEST($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[], $6::jsonb[]) AS x(i, c, u, d, r, w) \
                  ON CONFLICT (object_id) DO UPDATE SET created_at = EXCLUDED.created_at, \
                    updated_at = EXCLUDED.updated_at, data = EXCLUDED.data, \

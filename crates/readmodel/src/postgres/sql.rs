@@ -55,13 +55,13 @@ pub fn push_filter(
     }
 }
 
-/// Appends the ACL condition of `query.readers`: an object without an ACL, or whose read
-/// permissions (`_rperm`, GIN-indexed) name one of the readers.
+/// Appends the ACL condition of `query.readers`: the object's read permissions (`_rperm`,
+/// GIN-indexed; `["*"]` for an object without an ACL) name one of the readers.
 pub fn push_readers(qb: &mut QueryBuilder<'_, Postgres>, query: &Query) {
     if let Some(readers) = &query.readers {
-        qb.push(" AND (_rperm IS NULL OR _rperm && ");
+        qb.push(" AND _rperm && ");
         qb.push_bind(readers.clone());
-        qb.push("::text[])");
+        qb.push("::text[]");
     }
 }
 
