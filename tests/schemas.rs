@@ -224,6 +224,20 @@ async fn indexes_are_declared_listed_and_dropped() {
         res["indexes"],
         json!({"by_group": {"group": 1, "points": -1}})
     );
+    if common::distributed() {
+        // On PostgreSQL: the btree over the typed keys and its ACL companion (btree_gin).
+        let names = common::index_names(&s, "Score").await;
+        assert_eq!(
+            names.iter().filter(|n| n.starts_with("ix_")).count(),
+            1,
+            "{names:?}"
+        );
+        assert_eq!(
+            names.iter().filter(|n| n.starts_with("ia_")).count(),
+            1,
+            "{names:?}"
+        );
+    }
     for (body, error) in [
         (
             json!({"indexes": {"by_group": {"group": 1}}}),

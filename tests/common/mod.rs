@@ -475,3 +475,18 @@ impl TestServer {
         )
     }
 }
+
+/// Distributed stack: the names of the PostgreSQL indexes on `class`'s table.
+pub async fn index_names(s: &TestServer, class: &str) -> Vec<String> {
+    let pool = sqlx::PgPool::connect(&required_env("CHRONICLE_TEST_DATABASE_URL"))
+        .await
+        .expect("connect to PostgreSQL");
+    sqlx::query_scalar(
+        "SELECT indexname::text FROM pg_indexes WHERE schemaname LIKE $1 AND tablename = $2",
+    )
+    .bind(format!("{}%", s.namespace()))
+    .bind(class)
+    .fetch_all(&pool)
+    .await
+    .expect("list indexes")
+}

@@ -200,21 +200,30 @@ impl PgStore {
         ] {
             sqlx::query(&stmt).execute(&mut *tx).await?;
         }
-        tx.commit().await?;
         // btree_gin ships with PostgreSQL's contrib and is a trusted extension; without it
         // (or the right to create it) queries are still right, users' ones just read more rows.
+        // Under the migration lock, so processes starting together do not race to create it;
+        // in a savepoint, so that a refusal leaves the migration standing.
+        sqlx::query("SAVEPOINT btree_gin").execute(&mut *tx).await?;
         match sqlx::query("CREATE EXTENSION IF NOT EXISTS btree_gin")
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
         {
-            Ok(_) => self
-                .acl_indexes
-                .store(true, std::sync::atomic::Ordering::Release),
-            Err(e) => tracing::warn!(
-                error = %e,
-                "btree_gin unavailable: declared indexes get no ACL companion"
-            ),
+            Ok(_) => {
+                sqlx::query("RELEASE SAVEPOINT btree_gin")
+                    .execute(&mut *tx)
+                    .await?;
+                self.acl_indexes
+                    .store(true, std::sync::atomic::Ordering::Release);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "btree_gin unavailable: declared indexes get no ACL companion");
+                sqlx::query("ROLLBACK TO SAVEPOINT btree_gin")
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
+        tx.commit().await?;
         Ok(())
     }
 
