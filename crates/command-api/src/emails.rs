@@ -118,6 +118,15 @@ pub(crate) struct Verification {
     pub mail: Option<Mail>,
 }
 
+impl Verification {
+    /// Adds the verification to a user write: its fields, its server-only fields, its mail.
+    pub(crate) fn add_to(self, body: &mut Map, internal: &mut Map, mails: &mut Vec<Mail>) {
+        body.extend(self.ops);
+        internal.extend(self.internal);
+        mails.extend(self.mail);
+    }
+}
+
 impl CommandApi {
     /// Sends `mails` in the background; a failure is logged (without the mail, which holds a
     /// token).

@@ -263,10 +263,11 @@ impl CommandApi {
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string();
-            let v = self.new_verification(&ctx.app, &username, &email);
-            body.extend(v.ops);
-            internal.extend(v.internal);
-            mails.extend(v.mail);
+            self.new_verification(&ctx.app, &username, &email).add_to(
+                &mut body,
+                &mut internal,
+                &mut mails,
+            );
         }
         let schema = self.stored_user_schema(ctx).await?;
         let now = time::to_iso(&chrono::Utc::now());
@@ -503,10 +504,11 @@ impl CommandApi {
                     .and_then(Value::as_str)
                     .unwrap_or_default()
                     .to_string();
-                let v = self.new_verification(&ctx.app, &username, &email);
-                body.extend(v.ops);
-                internal.extend(v.internal);
-                mails.extend(v.mail);
+                self.new_verification(&ctx.app, &username, &email).add_to(
+                    &mut body,
+                    &mut internal,
+                    &mut mails,
+                );
             }
         }
         if let Some(p) = password {

@@ -53,6 +53,12 @@ pub(crate) fn decide(
     Ok(constraint)
 }
 
+/// Whether any field of the class can be protected: only a stored CLP, or the server's default
+/// for users (their email), protects one; every other read skips the work.
+fn protects_fields(schema: &ClassSchema) -> bool {
+    schema.class_level_permissions.is_some() || schema.class_name == model::user::USER_CLASS
+}
+
 /// `filter` narrowed by a constraint.
 pub(crate) fn narrowed(filter: Filter, constraint: Option<Filter>) -> Filter {
     match constraint {
@@ -68,6 +74,9 @@ pub(crate) fn check_where(
     class: &str,
     params: &Map,
 ) -> Result<(), ApiError> {
+    if ctx.auth.is_master() || !schema.is_some_and(protects_fields) {
+        return Ok(());
+    }
     let where_ = match params.get("where") {
         Some(Value::Object(m)) => m.clone(),
         Some(Value::String(s)) => match serde_json::from_str::<Value>(s) {
@@ -87,11 +96,7 @@ pub(crate) fn check_where(
 /// Removes the fields the caller may not see from an object of `schema`'s class.
 pub(crate) fn hide_protected(ctx: &RequestContext, schema: Option<&ClassSchema>, fields: &mut Map) {
     let Some(schema) = schema else { return };
-    // Only a stored CLP, or the server's default for users, protects anything.
-    if ctx.auth.is_master()
-        || (schema.class_level_permissions.is_none()
-            && schema.class_name != model::user::USER_CLASS)
-    {
+    if ctx.auth.is_master() || !protects_fields(schema) {
         return;
     }
     let hidden = clp::protected_fields(
