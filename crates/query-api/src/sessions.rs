@@ -17,6 +17,10 @@ use serde_json::{json, Value};
 
 use crate::{store_error, QueryApi};
 
+/// The most sessions one process remembers; past it the cache starts over (each session is
+/// then resolved once more), so memory stays bounded whatever the number of log-ins.
+const MAX_CACHED: usize = 100_000;
+
 struct Cached {
     auth: Arc<UserAuth>,
     /// The session's `expiresAt` (ISO), if it has one.
@@ -150,6 +154,9 @@ impl QueryApi {
             restricted: session.get("restricted") == Some(&json!(true)),
             anonymous,
         });
+        if self.sessions.by_token.len() >= MAX_CACHED {
+            self.sessions.by_token.clear();
+        }
         self.sessions.by_token.insert(
             hash,
             Cached {
