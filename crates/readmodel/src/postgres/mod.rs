@@ -197,9 +197,11 @@ impl PgStore {
                 "CREATE TABLE IF NOT EXISTS {r}.outcomes (event_id uuid PRIMARY KEY, partition int NOT NULL, \
                  position bigint NOT NULL, outcome jsonb NOT NULL, recorded_at timestamptz NOT NULL DEFAULT now())"
             ),
+            format!("CREATE TABLE IF NOT EXISTS {r}.migrations (name text PRIMARY KEY)"),
         ] {
             sqlx::query(&stmt).execute(&mut *tx).await?;
         }
+        self.public_rperm(&mut tx).await?;
         // btree_gin ships with PostgreSQL's contrib and is a trusted extension; without it
         // (or the right to create it) queries are still right, users' ones just read more rows.
         // Under the migration lock, so processes starting together do not race to create it;
@@ -224,6 +226,42 @@ impl PgStore {
             }
         }
         tx.commit().await?;
+        Ok(())
+    }
+
+    /// Once per read model: objects without an ACL stored a NULL `_rperm` before readers' filters
+    /// became the indexable `_rperm && $entries`; they are everyone's, `{*}`.
+    async fn public_rperm(&self, tx: &mut sqlx::PgConnection) -> Result<(), StoreError> {
+        const NAME: &str = "public_rperm_star";
+        let r = ident(&self.root);
+        let done: Option<String> =
+            sqlx::query_scalar(&format!("SELECT name FROM {r}.migrations WHERE name = $1"))
+                .bind(NAME)
+                .fetch_optional(&mut *tx)
+                .await?;
+        if done.is_some() {
+            return Ok(());
+        }
+        let tables: Vec<(String, String)> = sqlx::query_as(
+            "SELECT table_schema::text, table_name::text FROM information_schema.columns \
+             WHERE table_schema LIKE $1 AND column_name = '_rperm'",
+        )
+        .bind(format!("{}\\_%", self.root))
+        .fetch_all(&mut *tx)
+        .await?;
+        for (schema, table) in tables {
+            sqlx::query(&format!(
+                "UPDATE {}.{} SET _rperm = '{{*}}', _wperm = '{{*}}' WHERE _rperm IS NULL",
+                ident(&schema),
+                ident(&table)
+            ))
+            .execute(&mut *tx)
+            .await?;
+        }
+        sqlx::query(&format!("INSERT INTO {r}.migrations (name) VALUES ($1)"))
+            .bind(NAME)
+            .execute(&mut *tx)
+            .await?;
         Ok(())
     }
 
