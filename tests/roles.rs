@@ -150,5 +150,4 @@ async fn role_acls_reach_members_and_child_roles() {
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
     assert_eq!(seen, 0, "no longer a member");
-    let _ = ann;
 }

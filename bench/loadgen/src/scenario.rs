@@ -114,18 +114,7 @@ async fn seed_acl_class(clients: &[Client], target: &Target) -> Result<Vec<Strin
     let Some(client) = clients.first() else {
         bail!("no client");
     };
-    let class_url = target.url(&format!("/classes/{ACL_CLASS}"));
-    let existing = send_json(
-        client
-            .get(&class_url)
-            .query(&[("count", "1"), ("limit", "0")]),
-        StatusCode::OK,
-        "setup count",
-    )
-    .await?
-    .get("count")
-    .and_then(Value::as_u64)
-    .unwrap_or(0);
+    let existing = count_of(client, &target.url(&format!("/classes/{ACL_CLASS}"))).await?;
     // Users: signed up the first time, logged in afterwards (a session token each).
     let mut tasks = JoinSet::new();
     for i in 0..ACL_USERS {
@@ -199,51 +188,25 @@ async fn seed_acl_class(clients: &[Client], target: &Target) -> Result<Vec<Strin
         )
         .await?;
     }
-    let batch_url = target.url("/batch");
-    let path = target.batch_path(&format!("/classes/{ACL_CLASS}"));
     let mut rng = Rng::for_stream(u64::MAX - 1);
-    for start in (0..QUERY_OBJECTS).step_by(QUERY_BATCH) {
-        let end = (start + QUERY_BATCH).min(QUERY_OBJECTS);
-        let requests: Vec<Value> = (start..end)
-            .map(|i| {
-                let mut acl = serde_json::Map::new();
-                acl.insert(
-                    ids[i % ACL_USERS].clone(),
-                    json!({"read": true, "write": true}),
-                );
-                acl.insert(
-                    format!("role:BenchRole{}", (i / ACL_USERS) % ACL_ROLES),
-                    json!({"read": true}),
-                );
-                json!({
-                    "method": "POST",
-                    "path": path,
-                    "body": {
-                        "title": format!("bench-acl-{i}"),
-                        "group": i % QUERY_GROUPS,
-                        "score": rng.unit_f64() * 1000.0,
-                        "ACL": acl,
-                    }
-                })
-            })
-            .collect();
-        let value = send_json(
-            client
-                .post(&batch_url)
-                .json(&json!({ "requests": requests }))
-                .timeout(Duration::from_secs(120)),
-            StatusCode::OK,
-            "setup acl batch",
-        )
-        .await?;
-        let failed = value
-            .as_array()
-            .map(|r| r.iter().filter(|x| x.get("success").is_none()).count())
-            .unwrap_or(usize::MAX);
-        if failed > 0 {
-            bail!("setup acl batch {start}..{end}: {failed} sub-requests failed");
-        }
-    }
+    batch_create(client, target, ACL_CLASS, |i| {
+        let mut acl = serde_json::Map::new();
+        acl.insert(
+            ids[i % ACL_USERS].clone(),
+            json!({"read": true, "write": true}),
+        );
+        acl.insert(
+            format!("role:BenchRole{}", (i / ACL_USERS) % ACL_ROLES),
+            json!({"read": true}),
+        );
+        json!({
+            "title": format!("bench-acl-{i}"),
+            "group": i % QUERY_GROUPS,
+            "score": rng.unit_f64() * 1000.0,
+            "ACL": acl,
+        })
+    })
+    .await?;
     Ok(tokens)
 }
 
@@ -315,20 +278,12 @@ async fn seed_query_class(clients: &[Client], target: &Target) -> Result<()> {
     let Some(client) = clients.first() else {
         bail!("no client");
     };
-    let query_url = target.url(&format!("/classes/{QUERY_CLASS}"));
-    let existing = send_json(
-        client
-            .get(&query_url)
-            .query(&[("count", "1"), ("limit", "0")]),
-        StatusCode::OK,
-        "setup count",
-    )
-    .await?;
-    if existing.get("count").and_then(Value::as_u64) >= Some(QUERY_OBJECTS as u64) {
+    let existing = count_of(client, &target.url(&format!("/classes/{QUERY_CLASS}"))).await?;
+    if existing >= QUERY_OBJECTS as u64 {
         return Ok(());
     }
     // The class, declared with the index the query needs ("a where on an indexed field").
-    if existing.get("count").and_then(Value::as_u64) == Some(0) {
+    if existing == 0 {
         send_json(
             client
                 .post(target.url(&format!("/schemas/{QUERY_CLASS}")))
@@ -353,27 +308,34 @@ async fn seed_query_class(clients: &[Client], target: &Target) -> Result<()> {
         |i| json!({"name": format!("owner-{i}"), "rank": i}),
     )
     .await?;
-    let batch_url = target.url("/batch");
-    let path = target.batch_path(&format!("/classes/{QUERY_CLASS}"));
     let mut rng = Rng::for_stream(u64::MAX);
-    let mut start = 0;
-    while start < QUERY_OBJECTS {
+    batch_create(client, target, QUERY_CLASS, |i| {
+        json!({
+            "title": format!("bench-query-{i}"),
+            "group": i % QUERY_GROUPS,
+            "score": rng.unit_f64() * 1000.0,
+            "owner": {"__type": "Pointer", "className": OWNER_CLASS, "objectId": owners[i % OWNERS]},
+        })
+    })
+    .await
+}
+
+/// Creates `QUERY_OBJECTS` objects of `class` through /batch, `QUERY_BATCH` at a time
+/// (sub-request paths carry the mount path), and checks every one was created.
+async fn batch_create(
+    client: &Client,
+    target: &Target,
+    class: &str,
+    mut body: impl FnMut(usize) -> Value,
+) -> Result<()> {
+    let batch_url = target.url("/batch");
+    let path = target.batch_path(&format!("/classes/{class}"));
+    for start in (0..QUERY_OBJECTS).step_by(QUERY_BATCH) {
         let end = (start + QUERY_BATCH).min(QUERY_OBJECTS);
         let requests: Vec<Value> = (start..end)
-            .map(|i| {
-                json!({
-                    "method": "POST",
-                    "path": path,
-                    "body": {
-                        "title": format!("bench-query-{i}"),
-                        "group": i % QUERY_GROUPS,
-                        "score": rng.unit_f64() * 1000.0,
-                        "owner": {"__type": "Pointer", "className": OWNER_CLASS, "objectId": owners[i % OWNERS]},
-                    }
-                })
-            })
+            .map(|i| json!({"method": "POST", "path": path, "body": body(i)}))
             .collect();
-        let what = format!("setup batch {start}..{end}");
+        let what = format!("setup batch {class} {start}..{end}");
         let value = send_json(
             client
                 .post(&batch_url)
@@ -393,21 +355,30 @@ async fn seed_query_class(clients: &[Client], target: &Target) -> Result<()> {
                 end - start
             );
         }
-        let failed = results
-            .iter()
-            .filter(|r| r.get("success").is_none())
-            .count();
-        if failed > 0 {
-            let first = results
+        if let Some(first) = results.iter().find(|r| r.get("success").is_none()) {
+            let failed = results
                 .iter()
-                .find(|r| r.get("success").is_none())
-                .cloned()
-                .unwrap_or(Value::Null);
+                .filter(|r| r.get("success").is_none())
+                .count();
             bail!("{what}: {failed} sub-requests failed, first: {first}");
         }
-        start = end;
     }
     Ok(())
+}
+
+/// How many objects `class_url` holds.
+async fn count_of(client: &Client, class_url: &str) -> Result<u64> {
+    Ok(send_json(
+        client
+            .get(class_url)
+            .query(&[("count", "1"), ("limit", "0")]),
+        StatusCode::OK,
+        "setup count",
+    )
+    .await?
+    .get("count")
+    .and_then(Value::as_u64)
+    .unwrap_or(0))
 }
 
 impl Prepared {

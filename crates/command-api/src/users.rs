@@ -83,6 +83,15 @@ fn acting_as(ctx: &RequestContext, user_id: &str) -> RequestContext {
     ctx
 }
 
+/// The username a verification link names: the body's, else the stored user's.
+fn username_of(body: &Map, current: Option<&Object>) -> String {
+    body.get("username")
+        .or_else(|| current.and_then(|c| c.get("username")))
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string()
+}
+
 /// An ACL that always lets `id` read and write (Parse Server forces the user's own entry in).
 fn own_acl(given: Option<&Value>, id: &str) -> Value {
     let mut acl = match given {
@@ -258,11 +267,7 @@ impl CommandApi {
         if let (true, Some(Value::String(email))) =
             (emails.verify_user_emails, body.get("email").cloned())
         {
-            let username = body
-                .get("username")
-                .and_then(Value::as_str)
-                .unwrap_or_default()
-                .to_string();
+            let username = username_of(&body, None);
             self.new_verification(&ctx.app, &username, &email).add_to(
                 &mut body,
                 &mut internal,
@@ -498,12 +503,7 @@ impl CommandApi {
             body.get("email").cloned(),
         ) {
             if current.get("email") != Some(&json!(email)) {
-                let username = body
-                    .get("username")
-                    .or_else(|| current.get("username"))
-                    .and_then(Value::as_str)
-                    .unwrap_or_default()
-                    .to_string();
+                let username = username_of(&body, Some(&current));
                 self.new_verification(&ctx.app, &username, &email).add_to(
                     &mut body,
                     &mut internal,
@@ -598,16 +598,17 @@ impl CommandApi {
         let username = str_param(req, "username");
         let email = str_param(req, "email");
         let password = str_param(req, "password");
-        let (filter, _) = match (username, email) {
+        // The lowercased username, when the client logs in by it: it may also be an email.
+        let (filter, by_name) = match (username, email) {
             (Some(Value::String(u)), _) if !u.is_empty() => {
-                let u = u.to_lowercase();
+                let u = json!(u.to_lowercase());
                 (
-                    Filter::Or(vec![eq(USERNAME_KEY, json!(u)), eq(EMAIL_KEY, json!(u))]),
-                    (),
+                    Filter::Or(vec![eq(USERNAME_KEY, u.clone()), eq(EMAIL_KEY, u.clone())]),
+                    Some(u),
                 )
             }
             (_, Some(Value::String(e))) if !e.is_empty() => {
-                (eq(EMAIL_KEY, json!(e.to_lowercase())), ())
+                (eq(EMAIL_KEY, json!(e.to_lowercase())), None)
             }
             (None, None) => {
                 return Err(
@@ -637,13 +638,7 @@ impl CommandApi {
         // A username that is someone's email and someone else's username names the first.
         let user = found
             .iter()
-            .find(|u| {
-                username.is_some()
-                    && u.get(USERNAME_KEY)
-                        == username
-                            .map(|v| json!(v.as_str().unwrap_or_default().to_lowercase()))
-                            .as_ref()
-            })
+            .find(|u| by_name.is_some() && u.get(USERNAME_KEY) == by_name.as_ref())
             .or(found.first())
             .cloned()
             .ok_or_else(bad_credentials)?;
