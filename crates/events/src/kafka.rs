@@ -5,7 +5,11 @@
 //! log is never compacted or expired by Chronicle (`retention.ms=-1`): it is the history.
 //!
 //! Positions are Kafka offsets + 1, so that 0 means "nothing read" as in the embedded log.
+//! A reader in the process that appended an event gets it from the handoff (see `handoff`)
+//! as soon as the broker acknowledges it, and everything else from the broker.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -15,10 +19,12 @@ use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::Message;
+use rdkafka::message::{BorrowedMessage, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
+use tokio::sync::mpsc;
 
+use crate::handoff::{Acked, Handoff, CAPACITY};
 use crate::{Event, EventLog, LogError, PartitionReader, StoredEvent};
 
 /// How to reach the log.
@@ -64,6 +70,7 @@ pub struct KafkaLog {
     config: KafkaConfig,
     producer: FutureProducer,
     partitions: Vec<u32>,
+    handoff: Arc<Handoff>,
 }
 
 impl KafkaLog {
@@ -127,6 +134,7 @@ impl KafkaLog {
             config,
             producer,
             partitions,
+            handoff: Arc::default(),
         })
     }
 }
@@ -145,10 +153,20 @@ impl EventLog for KafkaLog {
                 TIMEOUT,
             )
         });
-        for r in join_all(sends).await {
-            r.map_err(|(e, _)| LogError::from(e))?;
+        let delivered = join_all(sends).await;
+        let mut failed = None;
+        for (r, (_, body)) in delivered.into_iter().zip(payloads) {
+            match r {
+                // Acknowledged, so in the log at that offset: a reader here may take it now.
+                Ok(d) if self.handoff.wanted(d.partition as u32) => {
+                    self.handoff
+                        .publish(d.partition as u32, d.offset as u64 + 1, &body.into())
+                }
+                Ok(_) => {}
+                Err((e, _)) => failed = failed.or(Some(LogError::from(e))),
+            }
         }
-        Ok(())
+        failed.map_or(Ok(()), Err)
     }
 
     async fn partitions(&self) -> Result<Vec<u32>, LogError> {
@@ -177,6 +195,8 @@ impl EventLog for KafkaLog {
             partition,
             consumer,
             next: None,
+            handed: Some(self.handoff.subscribe(partition)),
+            pending: BTreeMap::new(),
         }))
     }
 }
@@ -187,6 +207,11 @@ struct KafkaReader {
     consumer: StreamConsumer,
     /// The position the consumer will deliver next, once assigned.
     next: Option<u64>,
+    /// Events this process appended to the partition, as the broker acknowledged them.
+    handed: Option<mpsc::Receiver<Acked>>,
+    /// Handed-over events not yet returned, by position (they may arrive out of order, and
+    /// ahead of a gap that only the broker can fill).
+    pending: BTreeMap<u64, Arc<str>>,
 }
 
 impl KafkaReader {
@@ -219,28 +244,97 @@ impl PartitionReader for KafkaReader {
     }
 
     async fn next_batch(&mut self, from: u64, max: usize) -> Result<Vec<StoredEvent>, LogError> {
-        if self.next != Some(from) {
+        // The consumer only goes forward: behind `from` (the handoff ran ahead) it skips what
+        // it brings; ahead of it (a caller starting over) it must be moved back.
+        if self.next.is_none_or(|next| next > from) {
             self.seek(from.max(1))?;
         }
-        let mut batch = Vec::new();
+        self.pending = self.pending.split_off(&from);
+        let mut batch: Vec<StoredEvent> = Vec::new();
         loop {
-            let msg = if batch.is_empty() {
-                self.consumer.recv().await?
-            } else {
-                match tokio::time::timeout(Duration::ZERO, self.consumer.recv()).await {
-                    Ok(m) => m?,
-                    Err(_) => break,
-                }
-            };
-            let position = msg.offset() as u64 + 1;
-            let body = msg.payload().unwrap_or_default();
-            let event: Event = serde_json::from_slice(body)?;
-            self.next = Some(position + 1);
-            batch.push(StoredEvent { position, event });
+            let want = batch.last().map_or(from, |e| e.position + 1);
+            self.take_handed(want);
+            let mut want = want;
+            while batch.len() < max {
+                let Some(body) = self.pending.remove(&want) else {
+                    break;
+                };
+                batch.push(StoredEvent {
+                    position: want,
+                    event: serde_json::from_str(&body)?,
+                });
+                want += 1;
+            }
             if batch.len() >= max {
                 break;
             }
+            let polled = if batch.is_empty() {
+                match self.handed.as_mut() {
+                    Some(handed) => tokio::select! {
+                        acked = handed.recv() => Polled::Handed(acked),
+                        msg = self.consumer.recv() => Polled::Read(read(&msg?, want)?),
+                    },
+                    None => Polled::Read(read(&self.consumer.recv().await?, want)?),
+                }
+            } else {
+                match tokio::time::timeout(Duration::ZERO, self.consumer.recv()).await {
+                    Ok(msg) => Polled::Read(read(&msg?, want)?),
+                    Err(_) => break,
+                }
+            };
+            match polled {
+                Polled::Handed(Some(acked)) => self.keep(want, acked),
+                Polled::Handed(None) => self.handed = None,
+                Polled::Read((position, event)) => {
+                    self.next = Some(position + 1);
+                    if let Some(event) = event {
+                        self.pending.remove(&position);
+                        batch.push(StoredEvent {
+                            position,
+                            event: *event,
+                        });
+                    }
+                }
+            }
         }
         Ok(batch)
+    }
+}
+
+/// What waiting on the partition brought.
+enum Polled {
+    /// From the handoff (`None`: the log that fed it is gone).
+    Handed(Option<Acked>),
+    /// From the broker: a position, and its event unless it was already returned.
+    Read((u64, Option<Box<Event>>)),
+}
+
+/// A message from the broker, parsed only if it is not behind `want`.
+fn read(msg: &BorrowedMessage<'_>, want: u64) -> Result<(u64, Option<Box<Event>>), LogError> {
+    let position = msg.offset() as u64 + 1;
+    if position < want {
+        return Ok((position, None));
+    }
+    let body = msg.payload().unwrap_or_default();
+    Ok((position, Some(Box::new(serde_json::from_slice(body)?))))
+}
+
+impl KafkaReader {
+    /// Moves what the handoff has delivered so far into `pending`.
+    fn take_handed(&mut self, want: u64) {
+        while let Some(acked) = self.handed.as_mut().and_then(|h| h.try_recv().ok()) {
+            self.keep(want, acked);
+        }
+    }
+
+    /// Keeps a handed-over event until its turn, within the handoff's bound (the broker has
+    /// whatever is let go).
+    fn keep(&mut self, want: u64, acked: Acked) {
+        if acked.position >= want {
+            self.pending.insert(acked.position, acked.body);
+            if self.pending.len() > CAPACITY {
+                self.pending.pop_last();
+            }
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 mod envelope;
 mod error;
+mod handoff;
 mod kafka;
 mod log;
 mod sqlite;

@@ -120,7 +120,9 @@ impl Projector {
         let mut pending: Option<fold::Pending> = None;
         let mut in_flight: Option<tokio::task::JoinHandle<Result<(), ProjectorError>>> = None;
         while until.is_none_or(|t| position < t) {
+            let reading = Instant::now();
             let batch = self.reader.next_batch(position + 1, BATCH).await?;
+            let read = reading.elapsed();
             let span = tracing::debug_span!(
                 "project",
                 partition,
@@ -158,6 +160,7 @@ impl Projector {
                     store.commit(commit).await?;
                     tracing::debug!(
                         events,
+                        read_ms = read.as_secs_f64() * 1e3,
                         fold_ms = folded.as_secs_f64() * 1e3,
                         commit_ms = committing.elapsed().as_secs_f64() * 1e3,
                         "batch projected"

@@ -41,6 +41,8 @@ async fn deliver(store: &PgStore, outcomes: &Outcomes) -> Result<(), StoreError>
         "SELECT event_id, outcome FROM {}.outcomes WHERE event_id = ANY($1)",
         ident(store.root())
     ))
+    // Not prepared: the outcomes table starts empty too (see `PgStore::get_many`).
+    .persistent(false)
     .bind(&pending)
     .fetch_all(store.pool())
     .await?;

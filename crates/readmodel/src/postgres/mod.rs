@@ -526,7 +526,9 @@ impl ReadStore for PgStore {
             "SELECT data FROM {} WHERE object_id = $1",
             self.table(app, class)
         );
+        // Not prepared: see `get_many`.
         match sqlx::query_scalar::<_, Value>(&sql)
+            .persistent(false)
             .bind(object_id)
             .fetch_optional(&self.pool)
             .await
@@ -547,7 +549,12 @@ impl ReadStore for PgStore {
             "SELECT data FROM {} WHERE object_id = ANY($1)",
             self.table(app, class)
         );
+        // Planned at each call, not prepared: a class table starts empty, and a plan PostgreSQL
+        // caches while it holds a page or two is a sequential scan that it keeps until the
+        // table's first autovacuum analyze (measured: 3.4 ms per projector prefetch after
+        // 30,000 creates, instead of 0.05 ms). Planning an index lookup costs microseconds.
         match sqlx::query_scalar::<_, Value>(&sql)
+            .persistent(false)
             .bind(object_ids)
             .fetch_all(&self.pool)
             .await
@@ -630,7 +637,9 @@ impl ReadStore for PgStore {
             "SELECT DISTINCT owner FROM {}._join WHERE class = $1 AND field = $2 AND target = ANY($3) ORDER BY owner",
             ident(&self.app_schema(app))
         );
+        // Not prepared: see `get_many`.
         match sqlx::query_scalar(&sql)
+            .persistent(false)
             .bind(class)
             .bind(field)
             .bind(targets)
@@ -849,19 +858,47 @@ fn upsert(
 impl ProjectionStore for PgStore {
     async fn commit(&self, commit: Commit) -> Result<(), StoreError> {
         let r = ident(&self.root);
-        let mut tx = self.pool.begin().await?;
-        let found: Option<i64> = sqlx::query_scalar(&format!(
-            "SELECT position FROM {r}.positions WHERE partition = $1 FOR UPDATE"
+        // The read model is derived from the log and its positions commit with its changes, so
+        // a commit lost in a PostgreSQL crash is one the projector makes again from the log, with
+        // the same outcome (the fold is deterministic). It need not wait for its WAL flush.
+        let mut tx = self
+            .pool
+            .begin_with("BEGIN; SET LOCAL synchronous_commit = off")
+            .await?;
+        // Claims the partition's position first (the row lock serialises rival projectors),
+        // and only if it is still where this batch was folded from.
+        let claimed = sqlx::query(&format!(
+            "UPDATE {r}.positions SET position = $2 WHERE partition = $1 AND position = $3"
         ))
         .bind(commit.partition as i32)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let found = found.unwrap_or(0) as u64;
-        if found != commit.since {
+        .bind(commit.position as i64)
+        .bind(commit.since as i64)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1
+            || (commit.since == 0
+                && sqlx::query(&format!(
+                    "INSERT INTO {r}.positions (partition, position) VALUES ($1, $2) \
+                     ON CONFLICT (partition) DO NOTHING"
+                ))
+                .bind(commit.partition as i32)
+                .bind(commit.position as i64)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                    == 1);
+        if !claimed {
+            let found: Option<i64> = sqlx::query_scalar(&format!(
+                "SELECT position FROM {r}.positions WHERE partition = $1"
+            ))
+            .bind(commit.partition as i32)
+            .fetch_optional(&mut *tx)
+            .await?;
             return Err(StoreError::Moved {
                 partition: commit.partition,
                 expected: commit.since,
-                found,
+                found: found.unwrap_or(0) as u64,
             });
         }
         let announced = crate::auth_changes_of(&commit.changes);
@@ -1043,32 +1080,22 @@ impl ProjectionStore for PgStore {
                 .iter()
                 .map(|(_, o)| serde_json::to_value(o).unwrap_or(Value::Null))
                 .collect();
+            // One notification per commit (payloads are small), sent in the same statement;
+            // listeners then fetch the outcomes of the events they wait for.
             sqlx::query(&format!(
-                "INSERT INTO {r}.outcomes (event_id, partition, position, outcome) \
-                 SELECT id, $3, $4, o FROM UNNEST($1::uuid[], $2::jsonb[]) AS x(id, o) ON CONFLICT DO NOTHING"
+                "WITH stored AS (INSERT INTO {r}.outcomes (event_id, partition, position, outcome) \
+                 SELECT id, $3, $4, o FROM UNNEST($1::uuid[], $2::jsonb[]) AS x(id, o) ON CONFLICT DO NOTHING) \
+                 SELECT pg_notify($5, $6)"
             ))
             .bind(&ids)
             .bind(&outcomes)
             .bind(commit.partition as i32)
             .bind(commit.position as i64)
+            .bind(self.outcome_channel())
+            .bind(format!("{}:{}", commit.partition, commit.position))
             .execute(&mut *tx)
             .await?;
-            // One notification per commit (payloads are small); listeners then fetch the
-            // outcomes of the events they wait for.
-            sqlx::query("SELECT pg_notify($1, $2)")
-                .bind(self.outcome_channel())
-                .bind(format!("{}:{}", commit.partition, commit.position))
-                .execute(&mut *tx)
-                .await?;
         }
-        sqlx::query(&format!(
-            "INSERT INTO {r}.positions (partition, position) VALUES ($1, $2) \
-             ON CONFLICT (partition) DO UPDATE SET position = EXCLUDED.position"
-        ))
-        .bind(commit.partition as i32)
-        .bind(commit.position as i64)
-        .execute(&mut *tx)
-        .await?;
         tx.commit().await?;
         for name in created {
             self.known.insert(name);
