@@ -491,6 +491,7 @@ impl StackArgs {
             partitions: self.kafka_partitions,
             replication: self.kafka_replication,
             options,
+            handoff: false,
         }))
     }
 }

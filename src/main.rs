@@ -14,7 +14,7 @@ use query_api::QueryApi;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Cli, Command, ProjectorArgs, ReplayArgs, ServeArgs};
-use crate::stack::{serve_http, Stack};
+use crate::stack::{serve_http, LogUse, Stack};
 
 /// Every request builds and drops many small JSON values; glibc's allocator spent a quarter of
 /// the query path's CPU on them (measured with perf), mimalloc a fraction of that.
@@ -53,7 +53,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         })?;
     }
     let app = Arc::new(args.app_config(embedded)?);
-    let stack = Stack::open(&args.stack, true).await?;
+    let stack = Stack::open(&args.stack, LogUse::Both).await?;
     let mut projectors = stack.start_projectors(true).await?;
     serve_whole_api(&stack, &args, app).await?;
     projectors.abort_all();
@@ -63,7 +63,7 @@ async fn serve(args: ServeArgs) -> anyhow::Result<()> {
 
 async fn command_api(args: ServeArgs) -> anyhow::Result<()> {
     let app = Arc::new(args.app_config(false)?);
-    let stack = Stack::open(&args.stack, true).await?;
+    let stack = Stack::open(&args.stack, LogUse::Apart).await?;
     stack.require_distributed()?;
     stack.listen_for_outcomes().await?;
     serve_whole_api(&stack, &args, app).await?;
@@ -95,7 +95,7 @@ async fn serve_whole_api(
 
 async fn query_api(args: ServeArgs) -> anyhow::Result<()> {
     let app = Arc::new(args.app_config(false)?);
-    let stack = Stack::open(&args.stack, false).await?;
+    let stack = Stack::open(&args.stack, LogUse::None).await?;
     stack.require_distributed()?;
     let handler = Arc::new(QueryApi::new(stack.reads.clone(), stack.files.clone()));
     serve_http(
@@ -110,7 +110,7 @@ async fn query_api(args: ServeArgs) -> anyhow::Result<()> {
 }
 
 async fn projector(args: ProjectorArgs) -> anyhow::Result<()> {
-    let stack = Stack::open(&args.stack, true).await?;
+    let stack = Stack::open(&args.stack, LogUse::Apart).await?;
     stack.require_distributed()?;
     let mut projectors = stack.start_projectors(false).await?;
     stack::serve_health(&args.host, args.port).await?;

@@ -26,12 +26,27 @@ pub struct Stack {
     pub outcomes: Arc<Outcomes>,
 }
 
-async fn open_log(args: &StackArgs) -> anyhow::Result<Arc<dyn EventLog>> {
+/// What a process does with the event log.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogUse {
+    /// Nothing (the query-api).
+    None,
+    /// Appends, or reads, not both (command-api, projector, replay).
+    Apart,
+    /// Appends and projects what it appends (`serve`): on Kafka its projector takes this
+    /// process's events from the producer's acknowledgements (the handoff).
+    Both,
+}
+
+async fn open_log(args: &StackArgs, using: LogUse) -> anyhow::Result<Arc<dyn EventLog>> {
     Ok(match args.kafka()? {
-        Some(kafka) => Arc::new(
-            KafkaLog::connect(kafka)
-                .await
-                .context("cannot reach the Kafka event log")?,
+        Some(mut kafka) => Arc::new(
+            KafkaLog::connect({
+                kafka.handoff = using == LogUse::Both;
+                kafka
+            })
+            .await
+            .context("cannot reach the Kafka event log")?,
         ),
         None => {
             std::fs::create_dir_all(&args.data_dir)?;
@@ -47,11 +62,10 @@ async fn open_log(args: &StackArgs) -> anyhow::Result<Arc<dyn EventLog>> {
 }
 
 impl Stack {
-    pub async fn open(args: &StackArgs, with_log: bool) -> anyhow::Result<Stack> {
-        let log = if with_log {
-            Some(open_log(args).await?)
-        } else {
-            None
+    pub async fn open(args: &StackArgs, using: LogUse) -> anyhow::Result<Stack> {
+        let log = match using {
+            LogUse::None => None,
+            _ => Some(open_log(args, using).await?),
         };
         let (reads, projection, pg): (Arc<dyn ReadStore>, Arc<dyn ProjectionStore>, _) =
             match &args.database_uri {
@@ -230,7 +244,7 @@ pub async fn replay(args: &StackArgs, into: &str) -> anyhow::Result<()> {
         .database_uri
         .as_deref()
         .context("replay needs --databaseURI")?;
-    let log = open_log(args).await?;
+    let log = open_log(args, LogUse::Apart).await?;
     let store = Arc::new(PgStore::connect(url, into, args.database_pool_size).await?);
     let partitions = log.partitions().await?;
     for p in &partitions {

@@ -411,6 +411,7 @@ impl TestServer {
                     partitions: 3,
                     replication: 1,
                     options: vec![],
+                    handoff: false,
                 })
                 .await
                 .expect("connect to the Kafka log"),

@@ -37,6 +37,9 @@ pub struct KafkaConfig {
     pub replication: i32,
     /// Extra librdkafka settings (`key=value`), applied to every client.
     pub options: Vec<(String, String)>,
+    /// This process projects what it appends: its readers take its own events from the
+    /// handoff, and poll the broker less often, for the rest.
+    pub handoff: bool,
 }
 
 const TIMEOUT: Duration = Duration::from_secs(30);
@@ -178,11 +181,15 @@ impl EventLog for KafkaLog {
         // model stores its own positions, in the same transaction as the changes. A broker
         // that answers a waiting fetch only when it times out (as tansu does) makes
         // `fetch.wait.max.ms` the floor of the projection latency; Kafka wakes it on new data.
+        // With the handoff, the broker only brings other processes' events: a longer wait
+        // spares it most fetches (each of which tansu pays for with a listing of the
+        // partition).
         let group = format!("chronicle-reader-{}", uuid::Uuid::new_v4());
+        let wait = if self.config.handoff { "50" } else { "5" };
         let consumer: StreamConsumer = self
             .config
             .client(
-                &[("fetch.wait.max.ms", "5")],
+                &[("fetch.wait.max.ms", wait)],
                 &[
                     ("group.id", group.as_str()),
                     ("enable.auto.commit", "false"),
@@ -195,7 +202,10 @@ impl EventLog for KafkaLog {
             partition,
             consumer,
             next: None,
-            handed: Some(self.handoff.subscribe(partition)),
+            handed: self
+                .config
+                .handoff
+                .then(|| self.handoff.subscribe(partition)),
             pending: BTreeMap::new(),
         }))
     }

@@ -8,7 +8,8 @@ use std::time::{Duration, Instant};
 
 use events::{Actor, Event, EventLog, KafkaConfig, KafkaLog, Origin, Write, WriteKind};
 
-fn config(topic: &str, options: &[(&str, &str)]) -> KafkaConfig {
+/// A log that projects what it appends (`handoff`), or only appends or reads.
+fn config(topic: &str, handoff: bool, options: &[(&str, &str)]) -> KafkaConfig {
     KafkaConfig {
         brokers: std::env::var("CHRONICLE_TEST_KAFKA_BROKERS")
             .expect("CHRONICLE_TEST_KAFKA_BROKERS must point at a Kafka-protocol broker"),
@@ -19,6 +20,7 @@ fn config(topic: &str, options: &[(&str, &str)]) -> KafkaConfig {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
+        handoff,
     }
 }
 
@@ -67,8 +69,8 @@ async fn read_all(log: &dyn EventLog, n: usize) -> Vec<(u64, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_reader_gets_its_own_and_other_processes_events_in_log_order_once() {
     let topic = topic();
-    let here = Arc::new(KafkaLog::connect(config(&topic, &[])).await.unwrap());
-    let elsewhere = Arc::new(KafkaLog::connect(config(&topic, &[])).await.unwrap());
+    let here = Arc::new(KafkaLog::connect(config(&topic, true, &[])).await.unwrap());
+    let elsewhere = Arc::new(KafkaLog::connect(config(&topic, false, &[])).await.unwrap());
     // Subscribed before the appends, as a projector is: it is handed what `here` appends.
     let mut reader = here.reader(0).await.unwrap();
     let mut writers = Vec::new();
@@ -106,7 +108,7 @@ async fn a_reader_gets_its_own_and_other_processes_events_in_log_order_once() {
     let distinct: HashSet<&String> = got.iter().map(|(_, id)| id).collect();
     assert_eq!(distinct.len(), total, "an event was delivered twice");
     // The same log, read by a process that appended nothing: from the broker alone.
-    let outsider = KafkaLog::connect(config(&topic, &[])).await.unwrap();
+    let outsider = KafkaLog::connect(config(&topic, false, &[])).await.unwrap();
     assert_eq!(read_all(&outsider, total).await, got);
 }
 
@@ -116,7 +118,7 @@ async fn an_appended_event_reaches_a_reader_here_before_the_broker_could_return_
     // from the broker nothing arrives sooner than 5 s here; the handoff has it as soon as the
     // append is acknowledged.
     let topic = topic();
-    let log = KafkaLog::connect(config(&topic, &[("fetch.wait.max.ms", "10000")]))
+    let log = KafkaLog::connect(config(&topic, true, &[("fetch.wait.max.ms", "10000")]))
         .await
         .unwrap();
     let mut reader = log.reader(0).await.unwrap();

@@ -1,6 +1,7 @@
 //! Listeners on the read model's notifications. Outcomes: a command-api process `LISTEN`s on
-//! the outcome channel and, on every notification, fetches the outcomes of the events still
-//! waiting (a slow poll covers notifications lost while the listener reconnected). Schemas:
+//! the outcome channel; a notification carries a commit's outcomes (or, when they are too
+//! many for one, says to fetch those of the events still waiting); a slow poll covers
+//! notifications lost while the listener reconnected. Schemas:
 //! every process that caches class schemas drops an entry when its change is announced, and
 //! all of them when the connection was lost.
 
@@ -63,14 +64,36 @@ pub async fn spawn_outcome_listener(
     let mut listener = dedicated_listener(&store).await?;
     listener.listen(&store.outcome_channel()).await?;
     tokio::spawn(async move {
+        let mut polled = std::time::Instant::now();
         loop {
-            match tokio::time::timeout(POLL, listener.try_recv()).await {
-                Ok(Ok(_)) | Err(_) => {}
+            // Whether to look the waiting events up now: the notification did not carry the
+            // outcomes, or some may have been missed.
+            let fetch = match tokio::time::timeout(POLL, listener.try_recv()).await {
+                Ok(Ok(Some(n))) if n.payload().starts_with('[') => {
+                    match serde_json::from_str::<Vec<(Uuid, Outcome)>>(n.payload()) {
+                        Ok(carried) => {
+                            for (id, outcome) in carried {
+                                outcomes.publish(id, outcome);
+                            }
+                            false
+                        }
+                        Err(e) => {
+                            tracing::error!(error = %e, "unreadable outcome notification");
+                            true
+                        }
+                    }
+                }
+                Ok(Ok(_)) | Err(_) => true,
                 Ok(Err(e)) => {
                     tracing::warn!(error = %e, "outcome listener lost its connection; polling");
                     tokio::time::sleep(POLL).await;
+                    true
                 }
+            };
+            if !fetch && polled.elapsed() < POLL {
+                continue;
             }
+            polled = std::time::Instant::now();
             if let Err(e) = deliver(&store, &outcomes).await {
                 tracing::warn!(error = %e, "cannot fetch outcomes");
             }

@@ -18,6 +18,7 @@ mod sql;
 use std::collections::HashMap;
 
 use async_trait::async_trait;
+use model::outcome::Outcome;
 use model::query::Query;
 use model::{ClassSchema, Object};
 use serde_json::Value;
@@ -854,10 +855,233 @@ fn upsert(
     }
 }
 
+/// The rows of one class's upsert, as parallel arrays for `UNNEST`.
+struct Rows {
+    ids: Vec<String>,
+    created: Vec<String>,
+    updated: Vec<String>,
+    data: Vec<Value>,
+    rperm: Vec<Value>,
+    wperm: Vec<Value>,
+}
+
+impl Rows {
+    fn of(objects: Vec<Object>) -> Rows {
+        let mut rows = Rows {
+            ids: Vec::with_capacity(objects.len()),
+            created: Vec::with_capacity(objects.len()),
+            updated: Vec::with_capacity(objects.len()),
+            data: Vec::with_capacity(objects.len()),
+            rperm: Vec::with_capacity(objects.len()),
+            wperm: Vec::with_capacity(objects.len()),
+        };
+        for o in objects {
+            rows.ids.push(o.object_id().to_string());
+            rows.created.push(o.created_at().to_string());
+            rows.updated.push(o.updated_at().to_string());
+            let (r, w) = permissions(&o.fields);
+            rows.rperm.push(Value::from(r));
+            rows.wperm.push(Value::from(w));
+            rows.data.push(Value::Object(o.fields));
+        }
+        rows
+    }
+
+    /// Binds the six arrays, in `upsert_sql`'s order.
+    fn bind<'q>(&'q self, q: PgQuery<'q>) -> PgQuery<'q> {
+        q.bind(&self.ids)
+            .bind(&self.created)
+            .bind(&self.updated)
+            .bind(&self.data)
+            .bind(&self.rperm)
+            .bind(&self.wperm)
+    }
+}
+
+/// A query under construction, to bind more values to.
+type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+
+/// The upsert of one class's `Rows`, its arrays bound from `$first`; `guard` is a `WHERE`
+/// clause on the rows, or empty. text[][] cannot hold ragged rows, so permissions travel as
+/// JSON arrays.
+fn upsert_sql(table: &str, first: usize, guard: &str) -> String {
+    let p: Vec<String> = (first..first + 6).map(|i| format!("${i}")).collect();
+    format!(
+        "INSERT INTO {table} (object_id, created_at, updated_at, data, _rperm, _wperm) \
+         SELECT i, c, u, d, \
+           ARRAY(SELECT jsonb_array_elements_text(r)), ARRAY(SELECT jsonb_array_elements_text(w)) \
+         FROM UNNEST({}::text[], {}::text[], {}::text[], {}::jsonb[], {}::jsonb[], {}::jsonb[]) AS x(i, c, u, d, r, w){guard} \
+         ON CONFLICT (object_id) DO UPDATE SET created_at = EXCLUDED.created_at, \
+           updated_at = EXCLUDED.updated_at, data = EXCLUDED.data, \
+           _rperm = EXCLUDED._rperm, _wperm = EXCLUDED._wperm",
+        p[0], p[1], p[2], p[3], p[4], p[5]
+    )
+}
+
+/// Event ids and outcomes, as parallel arrays for `outcomes_sql`.
+fn outcome_rows(outcomes: &[(uuid::Uuid, Outcome)]) -> (Vec<uuid::Uuid>, Vec<Value>) {
+    outcomes
+        .iter()
+        .map(|(id, o)| (*id, serde_json::to_value(o).unwrap_or(Value::Null)))
+        .unzip()
+}
+
+/// A notification's payload stays under PostgreSQL's 8,000 bytes.
+const NOTICE_MAX: usize = 7_900;
+
+/// The payload announcing a commit's outcomes: the outcomes themselves as JSON
+/// `[[eventId, outcome], …]`, so that a waiting command-api needs no query; or, past what a
+/// notification holds, `<partition>:<position>`, and listeners read them from the table.
+fn outcome_notice(partition: u32, position: u64, ids: &[uuid::Uuid], values: &[Value]) -> String {
+    let pairs: Vec<(&uuid::Uuid, &Value)> = ids.iter().zip(values).collect();
+    match serde_json::to_string(&pairs) {
+        Ok(json) if json.len() <= NOTICE_MAX => json,
+        _ => format!("{partition}:{position}"),
+    }
+}
+
+/// The insert of `outcome_rows` (ids and outcomes bound at `$first` and the next), with the
+/// partition and position bound at `$partition` and `$position`.
+fn outcomes_sql(
+    root: &str,
+    first: usize,
+    partition: usize,
+    position: usize,
+    guard: &str,
+) -> String {
+    format!(
+        "INSERT INTO {root}.outcomes (event_id, partition, position, outcome) \
+         SELECT id, ${partition}, ${position}, o FROM UNNEST(${first}::uuid[], ${}::jsonb[]) AS x(id, o){guard} \
+         ON CONFLICT DO NOTHING",
+        first + 1
+    )
+}
+
+impl PgStore {
+    /// The batch's objects by class, if creating and updating objects of known apps is all it
+    /// does: the common case, which `commit_upserts` makes in one statement.
+    fn upserts_only(&self, net: &Net) -> Option<HashMap<(String, String), Vec<Object>>> {
+        if !(net.schemas.is_empty()
+            && net.relations.is_empty()
+            && net.tracked.is_empty()
+            && net.clears.is_empty())
+        {
+            return None;
+        }
+        let mut puts: HashMap<(String, String), Vec<Object>> = HashMap::new();
+        for ((app, class, _), state) in &net.objects {
+            if !self.known.contains(app.as_str()) {
+                return None;
+            }
+            puts.entry((app.clone(), class.clone()))
+                .or_default()
+                .push(state.clone()?);
+        }
+        Some(puts)
+    }
+
+    /// Commits creates and updates in a single statement, so a single round trip: the
+    /// position is claimed first and every insert is conditional on the claim, so a batch
+    /// whose partition moved writes nothing. (A statement is its own transaction.)
+    async fn commit_upserts(
+        &self,
+        (partition, since, position): (u32, u64, u64),
+        puts: HashMap<(String, String), Vec<Object>>,
+        outcomes: &[(uuid::Uuid, Outcome)],
+    ) -> Result<(), StoreError> {
+        let r = ident(&self.root);
+        let guard = " WHERE EXISTS (SELECT 1 FROM claimed)";
+        let mut sql = format!(
+            "WITH claimed AS (UPDATE {r}.positions SET position = $2 \
+             WHERE partition = $1 AND position = $3 RETURNING 1)"
+        );
+        let mut next = 4;
+        let tables: Vec<(String, Rows)> = puts
+            .into_iter()
+            .map(|((app, class), objects)| (self.table(&app, &class), Rows::of(objects)))
+            .collect();
+        for (i, (table, _)) in tables.iter().enumerate() {
+            sql.push_str(&format!(", put{i} AS ({})", upsert_sql(table, next, guard)));
+            next += 6;
+        }
+        let (ids, values) = outcome_rows(outcomes);
+        let notify = if outcomes.is_empty() {
+            "NULL".to_string()
+        } else {
+            sql.push_str(&format!(
+                ", stored AS ({})",
+                outcomes_sql(&r, next, 1, 2, guard)
+            ));
+            format!(
+                "CASE WHEN EXISTS (SELECT 1 FROM claimed) THEN pg_notify(${}, ${}) END",
+                next + 2,
+                next + 3
+            )
+        };
+        // Not waiting for the WAL flush: see `commit`.
+        sql.push_str(&format!(
+            " SELECT EXISTS (SELECT 1 FROM claimed), \
+             set_config('synchronous_commit', 'off', true), {notify}"
+        ));
+        let mut q = sqlx::query(&sql)
+            .bind(partition as i32)
+            .bind(position as i64)
+            .bind(since as i64);
+        for (_, rows) in &tables {
+            q = rows.bind(q);
+        }
+        if !outcomes.is_empty() {
+            q = q
+                .bind(&ids)
+                .bind(&values)
+                .bind(self.outcome_channel())
+                .bind(outcome_notice(partition, position, &ids, &values));
+        }
+        let claimed: bool = sqlx::Row::try_get(&q.fetch_one(&self.pool).await?, 0)?;
+        if claimed {
+            Ok(())
+        } else {
+            Err(self.moved(partition, since).await)
+        }
+    }
+
+    /// The refusal of a commit from `since` on a partition another projector has moved.
+    async fn moved(&self, partition: u32, since: u64) -> StoreError {
+        let found: Result<Option<i64>, _> = sqlx::query_scalar(&format!(
+            "SELECT position FROM {}.positions WHERE partition = $1",
+            ident(&self.root)
+        ))
+        .bind(partition as i32)
+        .fetch_optional(&self.pool)
+        .await;
+        match found {
+            Ok(found) => StoreError::Moved {
+                partition,
+                expected: since,
+                found: found.unwrap_or(0) as u64,
+            },
+            Err(e) => e.into(),
+        }
+    }
+}
+
 #[async_trait]
 impl ProjectionStore for PgStore {
     async fn commit(&self, commit: Commit) -> Result<(), StoreError> {
         let r = ident(&self.root);
+        let announced = crate::auth_changes_of(&commit.changes);
+        let net = net_effect(commit.changes);
+        if commit.since > 0 && announced.is_empty() {
+            if let Some(puts) = self.upserts_only(&net) {
+                return self
+                    .commit_upserts(
+                        (commit.partition, commit.since, commit.position),
+                        puts,
+                        &commit.outcomes,
+                    )
+                    .await;
+            }
+        }
         // The read model is derived from the log and its positions commit with its changes, so
         // a commit lost in a PostgreSQL crash is one the projector makes again from the log, with
         // the same outcome (the fold is deterministic). It need not wait for its WAL flush.
@@ -889,20 +1113,9 @@ impl ProjectionStore for PgStore {
                 .rows_affected()
                     == 1);
         if !claimed {
-            let found: Option<i64> = sqlx::query_scalar(&format!(
-                "SELECT position FROM {r}.positions WHERE partition = $1"
-            ))
-            .bind(commit.partition as i32)
-            .fetch_optional(&mut *tx)
-            .await?;
-            return Err(StoreError::Moved {
-                partition: commit.partition,
-                expected: commit.since,
-                found: found.unwrap_or(0) as u64,
-            });
+            drop(tx);
+            return Err(self.moved(commit.partition, commit.since).await);
         }
-        let announced = crate::auth_changes_of(&commit.changes);
-        let net = net_effect(commit.changes);
         let mut apps: Vec<&str> = net
             .schemas
             .iter()
@@ -967,40 +1180,10 @@ impl ProjectionStore for PgStore {
             }
         }
         for ((app, class), objects) in puts {
-            let mut ids = Vec::with_capacity(objects.len());
-            let mut created = Vec::with_capacity(objects.len());
-            let mut updated = Vec::with_capacity(objects.len());
-            let mut rperm = Vec::with_capacity(objects.len());
-            let mut wperm = Vec::with_capacity(objects.len());
-            let mut data = Vec::with_capacity(objects.len());
-            for o in objects {
-                ids.push(o.object_id().to_string());
-                created.push(o.created_at().to_string());
-                updated.push(o.updated_at().to_string());
-                let (r, w) = permissions(&o.fields);
-                rperm.push(Value::from(r));
-                wperm.push(Value::from(w));
-                data.push(Value::Object(o.fields));
-            }
-            // text[][] cannot hold ragged rows, so permissions travel as JSON arrays.
-            sqlx::query(&format!(
-                "INSERT INTO {t} (object_id, created_at, updated_at, data, _rperm, _wperm) \
-                 SELECT i, c, u, d, \
-                   ARRAY(SELECT jsonb_array_elements_text(r)), ARRAY(SELECT jsonb_array_elements_text(w)) \
-                 FROM UNNEST($1::text[], $2::text[], $3::text[], $4::jsonb[], $5::jsonb[], $6::jsonb[]) AS x(i, c, u, d, r, w) \
-                 ON CONFLICT (object_id) DO UPDATE SET created_at = EXCLUDED.created_at, \
-                   updated_at = EXCLUDED.updated_at, data = EXCLUDED.data, \
-                   _rperm = EXCLUDED._rperm, _wperm = EXCLUDED._wperm",
-                t = self.table(&app, &class)
-            ))
-            .bind(&ids)
-            .bind(&created)
-            .bind(&updated)
-            .bind(&data)
-            .bind(&rperm)
-            .bind(&wperm)
-            .execute(&mut *tx)
-            .await?;
+            let rows = Rows::of(objects);
+            rows.bind(sqlx::query(&upsert_sql(&self.table(&app, &class), 1, "")))
+                .execute(&mut *tx)
+                .await?;
         }
         for change in net.relations {
             if let Change::Relation {
@@ -1074,25 +1257,23 @@ impl ProjectionStore for PgStore {
                 .await?;
         }
         if !commit.outcomes.is_empty() {
-            let ids: Vec<uuid::Uuid> = commit.outcomes.iter().map(|(id, _)| *id).collect();
-            let outcomes: Vec<Value> = commit
-                .outcomes
-                .iter()
-                .map(|(_, o)| serde_json::to_value(o).unwrap_or(Value::Null))
-                .collect();
-            // One notification per commit (payloads are small), sent in the same statement;
-            // listeners then fetch the outcomes of the events they wait for.
+            let (ids, outcomes) = outcome_rows(&commit.outcomes);
+            // One notification per commit, sent in the same statement (see `outcome_notice`).
             sqlx::query(&format!(
-                "WITH stored AS (INSERT INTO {r}.outcomes (event_id, partition, position, outcome) \
-                 SELECT id, $3, $4, o FROM UNNEST($1::uuid[], $2::jsonb[]) AS x(id, o) ON CONFLICT DO NOTHING) \
-                 SELECT pg_notify($5, $6)"
+                "WITH stored AS ({}) SELECT pg_notify($5, $6)",
+                outcomes_sql(&r, 1, 3, 4, "")
             ))
             .bind(&ids)
             .bind(&outcomes)
             .bind(commit.partition as i32)
             .bind(commit.position as i64)
             .bind(self.outcome_channel())
-            .bind(format!("{}:{}", commit.partition, commit.position))
+            .bind(outcome_notice(
+                commit.partition,
+                commit.position,
+                &ids,
+                &outcomes,
+            ))
             .execute(&mut *tx)
             .await?;
         }
@@ -1109,5 +1290,32 @@ impl ProjectionStore for PgStore {
             }
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rejected(n: usize) -> Vec<(uuid::Uuid, Outcome)> {
+        (0..n)
+            .map(|i| {
+                let error = model::ParseError::new(137, format!("duplicate value {i}"));
+                (uuid::Uuid::new_v4(), Outcome::Rejected { index: i, error })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_notice_carries_the_outcomes_while_they_fit_and_points_at_the_table_beyond() {
+        let few = rejected(3);
+        let (ids, values) = outcome_rows(&few);
+        let notice = outcome_notice(2, 40, &ids, &values);
+        let carried: Vec<(uuid::Uuid, Outcome)> = serde_json::from_str(&notice).unwrap();
+        assert_eq!(carried, few);
+
+        let many = rejected(200);
+        let (ids, values) = outcome_rows(&many);
+        assert_eq!(outcome_notice(2, 240, &ids, &values), "2:240");
     }
 }
