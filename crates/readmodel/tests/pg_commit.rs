@@ -1,0 +1,169 @@
+//! The PostgreSQL projection commit: a commit from a position the partition has left is
+//! refused and writes nothing, whether it takes the one-statement way (creates and updates
+//! only) or the general one. Needs PostgreSQL at `CHRONICLE_TEST_DATABASE_URL`.
+
+use model::outcome::{Outcome, WriteResult};
+use model::{ClassSchema, Object};
+use readmodel::postgres::PgStore;
+use readmodel::{Change, Commit, ProjectionStore, ReadStore, StoreError};
+use serde_json::json;
+
+const APP: &str = "app";
+
+fn object(id: &str, n: i64) -> Object {
+    let fields = json!({
+        "objectId": id, "createdAt": "2026-01-01T00:00:00.000Z",
+        "updatedAt": "2026-01-01T00:00:00.000Z", "n": n
+    });
+    match fields {
+        serde_json::Value::Object(fields) => Object { fields },
+        _ => unreachable!(),
+    }
+}
+
+fn put(id: &str, n: i64) -> Change {
+    Change::PutObject {
+        app: APP.into(),
+        class: "Thing".into(),
+        object: object(id, n),
+    }
+}
+
+fn applied(id: &str) -> (uuid::Uuid, Outcome) {
+    let write = WriteResult {
+        object_id: id.into(),
+        created_at: "2026-01-01T00:00:00.000Z".into(),
+        updated_at: "2026-01-01T00:00:00.000Z".into(),
+        results: Default::default(),
+    };
+    (
+        uuid::Uuid::new_v4(),
+        Outcome::Applied {
+            writes: vec![write],
+        },
+    )
+}
+
+fn commit(since: u64, position: u64, changes: Vec<Change>, ids: &[&str]) -> Commit {
+    Commit {
+        partition: 0,
+        since,
+        position,
+        changes,
+        outcomes: ids.iter().map(|id| applied(id)).collect(),
+    }
+}
+
+async fn outcome_count(pool: &sqlx::PgPool, root: &str) -> i64 {
+    sqlx::query_scalar(&format!("SELECT count(*) FROM \"{root}\".outcomes"))
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+fn refused(r: Result<(), StoreError>, expected: u64, found: u64) {
+    match r {
+        Err(StoreError::Moved {
+            partition: 0,
+            expected: e,
+            found: f,
+        }) if (e, f) == (expected, found) => {}
+        other => panic!("expected a refusal from {expected} (at {found}), got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_commit_from_a_position_the_partition_left_is_refused_and_writes_nothing() {
+    let url = std::env::var("CHRONICLE_TEST_DATABASE_URL")
+        .expect("CHRONICLE_TEST_DATABASE_URL must point at a PostgreSQL database");
+    let root = format!(
+        "commit_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    let store = PgStore::connect(&url, &root, 2).await.unwrap();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+
+    // The first commit makes the class (the general way); the second only creates (one
+    // statement).
+    let schema = Change::PutSchema {
+        app: APP.into(),
+        schema: ClassSchema::new("Thing"),
+    };
+    store
+        .commit(commit(0, 2, vec![schema, put("a", 1)], &["a"]))
+        .await
+        .unwrap();
+    store
+        .commit(commit(2, 4, vec![put("b", 1), put("a", 2)], &["b", "a"]))
+        .await
+        .unwrap();
+    assert_eq!(store.position(0).await.unwrap(), 4);
+    assert_eq!(outcome_count(&pool, &root).await, 3);
+
+    // A rival folded from 2 as well: refused, the one-statement way and the general way.
+    refused(
+        store
+            .commit(commit(2, 5, vec![put("c", 1), put("a", 9)], &["c", "a"]))
+            .await,
+        2,
+        4,
+    );
+    let delete = Change::DeleteObject {
+        app: APP.into(),
+        class: "Thing".into(),
+        object_id: "b".into(),
+    };
+    refused(
+        store
+            .commit(commit(2, 5, vec![delete, put("d", 1)], &["d"]))
+            .await,
+        2,
+        4,
+    );
+    // And one that thinks the partition is new.
+    refused(
+        store.commit(commit(0, 1, vec![put("e", 1)], &["e"])).await,
+        0,
+        4,
+    );
+
+    assert_eq!(store.position(0).await.unwrap(), 4);
+    assert_eq!(outcome_count(&pool, &root).await, 3);
+    for (id, n) in [
+        ("a", Some(2)),
+        ("b", Some(1)),
+        ("c", None),
+        ("d", None),
+        ("e", None),
+    ] {
+        let got = store.get(APP, "Thing", id).await.unwrap();
+        assert_eq!(
+            got.and_then(|o| o.get("n").and_then(|v| v.as_i64())),
+            n,
+            "{id}"
+        );
+    }
+
+    // The partition goes on from where it is.
+    store
+        .commit(commit(4, 6, vec![put("c", 3)], &["c"]))
+        .await
+        .unwrap();
+    assert_eq!(store.position(0).await.unwrap(), 6);
+    let c = store.get(APP, "Thing", "c").await.unwrap();
+    assert_eq!(c.and_then(|o| o.get("n").and_then(|v| v.as_i64())), Some(3));
+
+    let app_schema: String = sqlx::query_scalar(
+        "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE $1 || '\\_%'",
+    )
+    .bind(&root)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    for schema in [&app_schema, &root] {
+        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+}
