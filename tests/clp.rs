@@ -25,19 +25,6 @@ async fn class_with(s: &TestServer, class: &str, fields: Value, clp: Value) {
     assert_eq!(status, 200, "{res}");
 }
 
-fn as_user(
-    s: &TestServer,
-    method: Method,
-    path: &str,
-    token: Option<&str>,
-) -> reqwest::RequestBuilder {
-    let rb = s.req(method, path);
-    match token {
-        Some(t) => rb.header("X-Parse-Session-Token", t),
-        None => rb,
-    }
-}
-
 #[tokio::test]
 async fn operations_open_to_whom_the_clp_says() {
     let s = TestServer::start_with(&[]).await;
@@ -66,26 +53,26 @@ async fn operations_open_to_whom_the_clp_says() {
     };
 
     let (status, res) = send(
-        as_user(&s, Method::POST, "/parse/classes/Doc", Some(&bob_token))
+        s.as_user(Method::POST, "/parse/classes/Doc", &bob_token)
             .json(&json!({"title": "b"})),
     )
     .await;
     assert_eq!((status, res), (400, denied("create")));
     let (status, res) = send(
-        as_user(&s, Method::POST, "/parse/classes/Doc", Some(&alice_token))
+        s.as_user(Method::POST, "/parse/classes/Doc", &alice_token)
             .json(&json!({"title": "a"})),
     )
     .await;
     assert_eq!(status, 201, "{res}");
     let id = res["objectId"].as_str().unwrap().to_string();
     let (status, res) = send(
-        as_user(&s, Method::POST, "/parse/classes/Doc", Some(&alice_token))
+        s.as_user(Method::POST, "/parse/classes/Doc", &alice_token)
             .json(&json!({"title": "a", "extra": 1})),
     )
     .await;
     assert_eq!((status, res), (400, denied("addField")));
 
-    let (status, res) = send(as_user(&s, Method::GET, "/parse/classes/Doc", None)).await;
+    let (status, res) = send(s.req(Method::GET, "/parse/classes/Doc")).await;
     assert_eq!(
         (status, res),
         (
@@ -93,57 +80,38 @@ async fn operations_open_to_whom_the_clp_says() {
             error(101, "Permission denied, user needs to be authenticated.")
         )
     );
-    let (status, res) = send(as_user(
-        &s,
-        Method::GET,
-        "/parse/classes/Doc",
-        Some(&bob_token),
-    ))
-    .await;
+    let (status, res) = send(s.as_user(Method::GET, "/parse/classes/Doc", &bob_token)).await;
     assert_eq!(status, 200, "{res}");
     assert_eq!(res["results"].as_array().unwrap().len(), 1);
     let (status, res) = send(
-        as_user(&s, Method::GET, "/parse/classes/Doc", Some(&bob_token))
+        s.as_user(Method::GET, "/parse/classes/Doc", &bob_token)
             .query(&[("count", "1"), ("limit", "0")]),
     )
     .await;
     assert_eq!((status, res), (400, denied("count")));
-    let (status, _) = send(as_user(
-        &s,
-        Method::GET,
-        &format!("/parse/classes/Doc/{id}"),
-        None,
-    ))
-    .await;
+    let (status, _) = send(s.req(Method::GET, &format!("/parse/classes/Doc/{id}"))).await;
     assert_eq!(status, 200, "get is open to all");
 
     let (status, res) = send(
-        as_user(
-            &s,
-            Method::PUT,
-            &format!("/parse/classes/Doc/{id}"),
-            Some(&bob_token),
-        )
-        .json(&json!({"title": "x"})),
+        s.as_user(Method::PUT, &format!("/parse/classes/Doc/{id}"), &bob_token)
+            .json(&json!({"title": "x"})),
     )
     .await;
     assert_eq!((status, res), (400, denied("update")));
     let (status, _) = send(
-        as_user(
-            &s,
+        s.as_user(
             Method::PUT,
             &format!("/parse/classes/Doc/{id}"),
-            Some(&alice_token),
+            &alice_token,
         )
         .json(&json!({"title": "y"})),
     )
     .await;
     assert_eq!(status, 200);
-    let (status, res) = send(as_user(
-        &s,
+    let (status, res) = send(s.as_user(
         Method::DELETE,
         &format!("/parse/classes/Doc/{id}"),
-        Some(&alice_token),
+        &alice_token,
     ))
     .await;
     assert_eq!((status, res), (400, denied("delete")));
@@ -174,7 +142,7 @@ async fn pointer_permissions_and_protected_fields() {
     let mut ids = Vec::new();
     for (who, token) in [(&alice, &alice_token), (&bob, &bob_token)] {
         let (status, res) = send(
-            as_user(&s, Method::POST, "/parse/classes/Task", Some(token))
+            s.as_user(Method::POST, "/parse/classes/Task", token)
                 .json(&json!({"owner": owner(who), "secret": format!("{who}'s"), "title": "t"})),
         )
         .await;
@@ -182,13 +150,7 @@ async fn pointer_permissions_and_protected_fields() {
         ids.push(res["objectId"].as_str().unwrap().to_string());
     }
     // Each finds only the tasks pointing to them; the public finds none.
-    let (_, res) = send(as_user(
-        &s,
-        Method::GET,
-        "/parse/classes/Task",
-        Some(&bob_token),
-    ))
-    .await;
+    let (_, res) = send(s.as_user(Method::GET, "/parse/classes/Task", &bob_token)).await;
     let found = res["results"].as_array().unwrap();
     assert_eq!(found.len(), 1);
     assert_eq!(found[0]["owner"]["objectId"], json!(bob));
@@ -197,51 +159,42 @@ async fn pointer_permissions_and_protected_fields() {
         "protected from bob: {res}"
     );
     assert_eq!(found[0]["title"], "t");
-    let (_, res) = send(as_user(
-        &s,
-        Method::GET,
-        "/parse/classes/Task",
-        Some(&alice_token),
-    ))
-    .await;
+    let (_, res) = send(s.as_user(Method::GET, "/parse/classes/Task", &alice_token)).await;
     assert_eq!(
         res["results"][0]["secret"],
         json!(format!("{alice}'s")),
         "alice's own set is empty"
     );
-    let (_, res) = send(as_user(&s, Method::GET, "/parse/classes/Task", None)).await;
+    let (_, res) = send(s.req(Method::GET, "/parse/classes/Task")).await;
     assert_eq!(res["results"], json!([]));
-    let (status, _) = send(as_user(
-        &s,
+    let (status, _) = send(s.as_user(
         Method::GET,
         &format!("/parse/classes/Task/{}", ids[0]),
-        Some(&bob_token),
+        &bob_token,
     ))
     .await;
     assert_eq!(status, 404);
     let (status, _) = send(
-        as_user(
-            &s,
+        s.as_user(
             Method::PUT,
             &format!("/parse/classes/Task/{}", ids[0]),
-            Some(&bob_token),
+            &bob_token,
         )
         .json(&json!({"title": "x"})),
     )
     .await;
     assert_eq!(status, 404);
-    let (status, _) = send(as_user(
-        &s,
+    let (status, _) = send(s.as_user(
         Method::DELETE,
         &format!("/parse/classes/Task/{}", ids[1]),
-        Some(&bob_token),
+        &bob_token,
     ))
     .await;
     assert_eq!(status, 200);
     // A where on a protected field is refused.
     let where_ = json!({"secret": "x"}).to_string();
     let (status, res) = send(
-        as_user(&s, Method::GET, "/parse/classes/Task", Some(&bob_token))
+        s.as_user(Method::GET, "/parse/classes/Task", &bob_token)
             .query(&[("where", where_.as_str())]),
     )
     .await;
@@ -256,7 +209,7 @@ async fn restricted_sessions() {
     let s = TestServer::start().await;
     let (alice, token) = sign_up(&s, "alice").await;
     let (status, res) = send(
-        as_user(&s, Method::POST, "/parse/sessions", Some(&token))
+        s.as_user(Method::POST, "/parse/sessions", &token)
             .json(&json!({"customField": "value"})),
     )
     .await;
@@ -268,62 +221,45 @@ async fn restricted_sessions() {
 
     // It reads and writes ordinary classes as the user, but not users, sessions or roles.
     let (status, _) = send(
-        as_user(
-            &s,
-            Method::POST,
-            "/parse/classes/Reading",
-            Some(&restricted),
-        )
-        .json(&json!({"t": 20})),
+        s.as_user(Method::POST, "/parse/classes/Reading", &restricted)
+            .json(&json!({"t": 20})),
     )
     .await;
     assert_eq!(status, 201);
     let (status, res) = send(
-        as_user(
-            &s,
-            Method::PUT,
-            &format!("/parse/users/{alice}"),
-            Some(&restricted),
-        )
-        .json(&json!({"age": 3})),
+        s.as_user(Method::PUT, &format!("/parse/users/{alice}"), &restricted)
+            .json(&json!({"age": 3})),
     )
     .await;
     assert_eq!((status, res["code"].clone()), (400, json!(119)), "{res}");
-    let (status, res) =
-        send(as_user(&s, Method::POST, "/parse/sessions", Some(&restricted)).json(&json!({})))
-            .await;
-    assert_eq!((status, res["code"].clone()), (400, json!(119)), "{res}");
-    let (_, res) = send(as_user(
-        &s,
-        Method::GET,
-        "/parse/sessions",
-        Some(&restricted),
-    ))
+    let (status, res) = send(
+        s.as_user(Method::POST, "/parse/sessions", &restricted)
+            .json(&json!({})),
+    )
     .await;
+    assert_eq!((status, res["code"].clone()), (400, json!(119)), "{res}");
+    let (_, res) = send(s.as_user(Method::GET, "/parse/sessions", &restricted)).await;
     let sessions = res["results"].as_array().unwrap();
     assert_eq!(sessions.len(), 1, "only restricted sessions: {res}");
     assert_eq!(sessions[0]["customField"], "value");
-    let (_, res) = send(as_user(&s, Method::GET, "/parse/sessions", Some(&token))).await;
+    let (_, res) = send(s.as_user(Method::GET, "/parse/sessions", &token)).await;
     assert_eq!(res["results"].as_array().unwrap().len(), 2);
 
     // Pairing with the device's installation.
     let (status, res) = send(
-        as_user(&s, Method::PUT, "/parse/sessions/me", Some(&restricted))
+        s.as_user(Method::PUT, "/parse/sessions/me", &restricted)
             .header("X-Parse-Installation-Id", "device-7")
             .json(&json!({})),
     )
     .await;
     assert_eq!(status, 200, "{res}");
-    let (_, me) = send(as_user(
-        &s,
-        Method::GET,
-        "/parse/sessions/me",
-        Some(&restricted),
-    ))
-    .await;
+    let (_, me) = send(s.as_user(Method::GET, "/parse/sessions/me", &restricted)).await;
     assert_eq!(me["installationId"], "device-7");
-    let (status, _) =
-        send(as_user(&s, Method::PUT, "/parse/sessions/me", Some(&token)).json(&json!({}))).await;
+    let (status, _) = send(
+        s.as_user(Method::PUT, "/parse/sessions/me", &token)
+            .json(&json!({})),
+    )
+    .await;
     assert_eq!(status, 400, "only restricted sessions pair this way");
 }
 
@@ -389,39 +325,25 @@ async fn read_and_write_user_fields() {
     .await;
     assert_eq!(status, 201, "{res}");
     let id = res["objectId"].as_str().unwrap().to_string();
-    let (_, mine) = send(as_user(
-        &s,
-        Method::GET,
-        "/parse/classes/Diary",
-        Some(&alice_token),
-    ))
-    .await;
+    let (_, mine) = send(s.as_user(Method::GET, "/parse/classes/Diary", &alice_token)).await;
     assert_eq!(mine["results"].as_array().unwrap().len(), 1, "{mine}");
-    let (_, theirs) = send(as_user(
-        &s,
-        Method::GET,
-        "/parse/classes/Diary",
-        Some(&bob_token),
-    ))
-    .await;
+    let (_, theirs) = send(s.as_user(Method::GET, "/parse/classes/Diary", &bob_token)).await;
     assert_eq!(theirs["results"], json!([]));
     let (status, _) = send(
-        as_user(
-            &s,
+        s.as_user(
             Method::PUT,
             &format!("/parse/classes/Diary/{id}"),
-            Some(&bob_token),
+            &bob_token,
         )
         .json(&json!({"text": "x"})),
     )
     .await;
     assert_eq!(status, 404);
     let (status, _) = send(
-        as_user(
-            &s,
+        s.as_user(
             Method::PUT,
             &format!("/parse/classes/Diary/{id}"),
-            Some(&alice_token),
+            &alice_token,
         )
         .json(&json!({"text": "y"})),
     )

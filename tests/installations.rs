@@ -51,15 +51,12 @@ fn error(code: i64, message: &str) -> Value {
 #[tokio::test]
 async fn create_answers_201_with_a_location_and_lowercases_the_ids() {
     let s = TestServer::start().await;
-    let res = s
-        .req(Method::POST, "/parse/installations")
-        .json(&json!({"deviceType": "ios", "deviceToken": TOKEN, "installationId": IID, "channels": [""]}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 201);
-    let location = res.headers()["location"].to_str().unwrap().to_string();
-    let body: Value = res.json().await.unwrap();
+    let (location, body) = s
+        .post_created(
+            "/parse/installations",
+            json!({"deviceType": "ios", "deviceToken": TOKEN, "installationId": IID, "channels": [""]}),
+        )
+        .await;
     let id = body["objectId"].as_str().unwrap();
     assert!(body["createdAt"].is_string(), "{body}");
     assert!(

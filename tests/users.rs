@@ -13,27 +13,15 @@ fn error(code: i64, message: &str) -> Value {
     json!({"code": code, "error": message})
 }
 
-async fn sign_up(s: &TestServer, body: Value) -> (String, String) {
-    s.sign_up(body).await
-}
-
-/// A request as the user holding `token`.
-fn as_user(s: &TestServer, method: Method, path: &str, token: &str) -> reqwest::RequestBuilder {
-    s.req(method, path).header("X-Parse-Session-Token", token)
-}
-
 #[tokio::test]
 async fn sign_up_and_its_errors() {
     let s = TestServer::start().await;
-    let res = s
-        .req(Method::POST, "/parse/users")
-        .json(&json!({"username": "Alice", "password": "secret-1", "email": "Alice@Example.com", "age": 30}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status().as_u16(), 201);
-    let location = res.headers()["location"].to_str().unwrap().to_string();
-    let body: Value = res.json().await.unwrap();
+    let (location, body) = s
+        .post_created(
+            "/parse/users",
+            json!({"username": "Alice", "password": "secret-1", "email": "Alice@Example.com", "age": 30}),
+        )
+        .await;
     let id = body["objectId"].as_str().unwrap();
     assert_eq!(location, s.url(&format!("/parse/users/{id}")));
     let token = body["sessionToken"].as_str().unwrap();
@@ -87,11 +75,9 @@ async fn sign_up_and_its_errors() {
 #[tokio::test]
 async fn log_in_me_and_log_out() {
     let s = TestServer::start().await;
-    let (id, _) = sign_up(
-        &s,
-        json!({"username": "alice", "password": "pw", "email": "a@x.com"}),
-    )
-    .await;
+    let (id, _) = s
+        .sign_up(json!({"username": "alice", "password": "pw", "email": "a@x.com"}))
+        .await;
     // GET with query parameters, by username (any case) or by email; POST with a body.
     let (status, user) = send(
         s.req(Method::GET, "/parse/login")
@@ -144,13 +130,13 @@ async fn log_in_me_and_log_out() {
     )
     .await;
     assert_eq!(status, 200);
-    let (status, me) = send(as_user(&s, Method::GET, "/parse/users/me", &token)).await;
+    let (status, me) = send(s.as_user(Method::GET, "/parse/users/me", &token)).await;
     assert_eq!(status, 200, "{me}");
     assert_eq!(
         (me["objectId"].clone(), me["sessionToken"].clone()),
         (json!(id), json!(token))
     );
-    let (status, session) = send(as_user(&s, Method::GET, "/parse/sessions/me", &token)).await;
+    let (status, session) = send(s.as_user(Method::GET, "/parse/sessions/me", &token)).await;
     assert_eq!(status, 200, "{session}");
     assert_eq!(session["user"]["objectId"], json!(id));
     assert_eq!(
@@ -159,10 +145,10 @@ async fn log_in_me_and_log_out() {
     );
     assert_eq!(session["sessionToken"], json!(token));
 
-    let (status, res) = send(as_user(&s, Method::POST, "/parse/logout", &token)).await;
+    let (status, res) = send(s.as_user(Method::POST, "/parse/logout", &token)).await;
     assert_eq!((status, res), (200, json!({})));
     for path in ["/parse/users/me", "/parse/classes/Anything"] {
-        let got = send(as_user(&s, Method::GET, path, &token)).await;
+        let got = send(s.as_user(Method::GET, path, &token)).await;
         assert_eq!(got, (400, error(209, "Invalid session token")), "{path}");
     }
     let got = send(s.req(Method::GET, "/parse/users/me")).await;
@@ -190,7 +176,9 @@ async fn log_in_me_and_log_out() {
 #[tokio::test]
 async fn a_new_login_from_an_installation_replaces_its_session() {
     let s = TestServer::start().await;
-    let (id, _) = sign_up(&s, json!({"username": "alice", "password": "pw"})).await;
+    let (id, _) = s
+        .sign_up(json!({"username": "alice", "password": "pw"}))
+        .await;
     let login = |iid: &'static str| {
         send(
             s.req(Method::POST, "/parse/login")
@@ -203,16 +191,14 @@ async fn a_new_login_from_an_installation_replaces_its_session() {
     let (_, other) = login("device-2").await;
     let old = first["sessionToken"].as_str().unwrap();
     assert_eq!(
-        send(as_user(&s, Method::GET, "/parse/users/me", old))
-            .await
-            .0,
+        send(s.as_user(Method::GET, "/parse/users/me", old)).await.0,
         400,
         "the installation's earlier session is gone"
     );
     for t in [&second, &other] {
         let token = t["sessionToken"].as_str().unwrap();
         assert_eq!(
-            send(as_user(&s, Method::GET, "/parse/users/me", token))
+            send(s.as_user(Method::GET, "/parse/users/me", token))
                 .await
                 .0,
             200
@@ -230,66 +216,41 @@ async fn a_new_login_from_an_installation_replaces_its_session() {
 #[tokio::test]
 async fn users_are_private_and_only_their_own_to_change() {
     let s = TestServer::start().await;
-    let (alice, alice_token) = sign_up(
-        &s,
-        json!({"username": "alice", "password": "pw", "email": "a@x.com"}),
-    )
-    .await;
-    let (bob, bob_token) = sign_up(&s, json!({"username": "bob", "password": "pw"})).await;
+    let (alice, alice_token) = s
+        .sign_up(json!({"username": "alice", "password": "pw", "email": "a@x.com"}))
+        .await;
+    let (bob, bob_token) = s
+        .sign_up(json!({"username": "bob", "password": "pw"}))
+        .await;
 
     // Others see nothing of a user; the user sees itself; the master key sees all.
     let (status, _) = s.get(&format!("/parse/users/{alice}")).await;
     assert_eq!(status, 404);
-    let (status, _) = send(as_user(
-        &s,
-        Method::GET,
-        &format!("/parse/users/{alice}"),
-        &bob_token,
-    ))
-    .await;
+    let (status, _) =
+        send(s.as_user(Method::GET, &format!("/parse/users/{alice}"), &bob_token)).await;
     assert_eq!(status, 404);
-    let (_, found) = send(as_user(&s, Method::GET, "/parse/users", &bob_token)).await;
+    let (_, found) = send(s.as_user(Method::GET, "/parse/users", &bob_token)).await;
     assert_eq!(found["results"].as_array().unwrap().len(), 1);
     assert_eq!(found["results"][0]["objectId"], json!(bob));
-    let (_, mine) = send(as_user(
-        &s,
-        Method::GET,
-        &format!("/parse/users/{alice}"),
-        &alice_token,
-    ))
-    .await;
+    let (_, mine) =
+        send(s.as_user(Method::GET, &format!("/parse/users/{alice}"), &alice_token)).await;
     assert_eq!(mine["email"], "a@x.com");
     assert_eq!(s.all("_User").await.len(), 2);
 
     // A public user shows others no email.
     let (status, _) = send(
-        as_user(
-            &s,
-            Method::PUT,
-            &format!("/parse/users/{alice}"),
-            &alice_token,
-        )
-        .json(&json!({"ACL": {"*": {"read": true}}})),
+        s.as_user(Method::PUT, &format!("/parse/users/{alice}"), &alice_token)
+            .json(&json!({"ACL": {"*": {"read": true}}})),
     )
     .await;
     assert_eq!(status, 200);
-    let (status, seen) = send(as_user(
-        &s,
-        Method::GET,
-        &format!("/parse/users/{alice}"),
-        &bob_token,
-    ))
-    .await;
+    let (status, seen) =
+        send(s.as_user(Method::GET, &format!("/parse/users/{alice}"), &bob_token)).await;
     assert_eq!(status, 200, "{seen}");
     assert!(seen.get("email").is_none(), "{seen}");
     assert_eq!(seen["username"], "alice");
-    let (_, acl) = send(as_user(
-        &s,
-        Method::GET,
-        &format!("/parse/users/{alice}"),
-        &alice_token,
-    ))
-    .await;
+    let (_, acl) =
+        send(s.as_user(Method::GET, &format!("/parse/users/{alice}"), &alice_token)).await;
     assert_eq!(
         acl["ACL"][&alice],
         json!({"read": true, "write": true}),
@@ -305,23 +266,13 @@ async fn users_are_private_and_only_their_own_to_change() {
         (400, error(206, &format!("Cannot modify user {alice}.")))
     );
     let (status, res) = send(
-        as_user(
-            &s,
-            Method::PUT,
-            &format!("/parse/users/{alice}"),
-            &bob_token,
-        )
-        .json(&json!({"age": 1})),
+        s.as_user(Method::PUT, &format!("/parse/users/{alice}"), &bob_token)
+            .json(&json!({"age": 1})),
     )
     .await;
     assert_eq!((status, res), (400, error(206, "Insufficient auth.")));
-    let (status, res) = send(as_user(
-        &s,
-        Method::DELETE,
-        &format!("/parse/users/{alice}"),
-        &bob_token,
-    ))
-    .await;
+    let (status, res) =
+        send(s.as_user(Method::DELETE, &format!("/parse/users/{alice}"), &bob_token)).await;
     assert_eq!((status, res), (400, error(206, "Insufficient auth.")));
     let (status, res) = s.delete(&format!("/parse/users/{alice}")).await;
     assert_eq!(
@@ -329,28 +280,18 @@ async fn users_are_private_and_only_their_own_to_change() {
         (400, error(206, "Insufficient auth to delete user"))
     );
     let (status, _) = send(
-        as_user(
-            &s,
-            Method::PUT,
-            &format!("/parse/users/{alice}"),
-            &alice_token,
-        )
-        .json(&json!({"age": 2, "username": "BOB"})),
+        s.as_user(Method::PUT, &format!("/parse/users/{alice}"), &alice_token)
+            .json(&json!({"age": 2, "username": "BOB"})),
     )
     .await;
     assert_eq!(status, 400, "bob's name, in any case, is taken");
 
     // A user deletes itself, with its sessions.
-    let (status, _) = send(as_user(
-        &s,
-        Method::DELETE,
-        &format!("/parse/users/{bob}"),
-        &bob_token,
-    ))
-    .await;
+    let (status, _) =
+        send(s.as_user(Method::DELETE, &format!("/parse/users/{bob}"), &bob_token)).await;
     assert_eq!(status, 200);
     assert_eq!(
-        send(as_user(&s, Method::GET, "/parse/users/me", &bob_token))
+        send(s.as_user(Method::GET, "/parse/users/me", &bob_token))
             .await
             .0,
         400
@@ -365,7 +306,9 @@ async fn users_are_private_and_only_their_own_to_change() {
 #[tokio::test]
 async fn a_password_change_ends_the_other_sessions() {
     let s = TestServer::start().await;
-    let (id, first) = sign_up(&s, json!({"username": "alice", "password": "old"})).await;
+    let (id, first) = s
+        .sign_up(json!({"username": "alice", "password": "old"}))
+        .await;
     let (_, login) = s
         .post(
             "/parse/login",
@@ -374,7 +317,7 @@ async fn a_password_change_ends_the_other_sessions() {
         .await;
     let second = login["sessionToken"].as_str().unwrap();
     let (status, res) = send(
-        as_user(&s, Method::PUT, &format!("/parse/users/{id}"), second)
+        s.as_user(Method::PUT, &format!("/parse/users/{id}"), second)
             .json(&json!({"password": "new"})),
     )
     .await;
@@ -385,14 +328,12 @@ async fn a_password_change_ends_the_other_sessions() {
         .to_string();
     for old in [first.as_str(), second] {
         assert_eq!(
-            send(as_user(&s, Method::GET, "/parse/users/me", old))
-                .await
-                .0,
+            send(s.as_user(Method::GET, "/parse/users/me", old)).await.0,
             400
         );
     }
     assert_eq!(
-        send(as_user(&s, Method::GET, "/parse/users/me", &fresh))
+        send(s.as_user(Method::GET, "/parse/users/me", &fresh))
             .await
             .0,
         200
@@ -424,15 +365,17 @@ async fn a_password_change_ends_the_other_sessions() {
 #[tokio::test]
 async fn sessions_expire_and_login_as_needs_the_master_key() {
     let s = TestServer::start_with(&["--allowClientClassCreation", "--sessionLength", "1"]).await;
-    let (id, token) = sign_up(&s, json!({"username": "alice", "password": "pw"})).await;
+    let (id, token) = s
+        .sign_up(json!({"username": "alice", "password": "pw"}))
+        .await;
     assert_eq!(
-        send(as_user(&s, Method::GET, "/parse/users/me", &token))
+        send(s.as_user(Method::GET, "/parse/users/me", &token))
             .await
             .0,
         200
     );
     tokio::time::sleep(std::time::Duration::from_millis(1200)).await;
-    let got = send(as_user(&s, Method::GET, "/parse/users/me", &token)).await;
+    let got = send(s.as_user(Method::GET, "/parse/users/me", &token)).await;
     assert_eq!(got, (400, error(209, "Session token is expired.")));
 
     let (status, _) = s.post("/parse/loginAs", json!({"userId": id})).await;
@@ -450,14 +393,18 @@ async fn sessions_expire_and_login_as_needs_the_master_key() {
 #[tokio::test]
 async fn acls_decide_who_reads_and_writes_objects() {
     let s = TestServer::start().await;
-    let (alice, alice_token) = sign_up(&s, json!({"username": "alice", "password": "pw"})).await;
-    let (_, bob_token) = sign_up(&s, json!({"username": "bob", "password": "pw"})).await;
+    let (alice, alice_token) = s
+        .sign_up(json!({"username": "alice", "password": "pw"}))
+        .await;
+    let (_, bob_token) = s
+        .sign_up(json!({"username": "bob", "password": "pw"}))
+        .await;
     let create = |acl: Value, n: i64| {
         let token = alice_token.clone();
         let s = &s;
         async move {
             let (status, res) = send(
-                as_user(s, Method::POST, "/parse/classes/Note", &token)
+                s.as_user(Method::POST, "/parse/classes/Note", &token)
                     .json(&json!({"n": n, "ACL": acl})),
             )
             .await;
@@ -483,19 +430,15 @@ async fn acls_decide_who_reads_and_writes_objects() {
         v.sort();
         v
     };
-    let (_, res) =
-        send(as_user(&s, Method::GET, "/parse/classes/Note", &bob_token).query(&[("count", "1")]))
-            .await;
+    let (_, res) = send(
+        s.as_user(Method::GET, "/parse/classes/Note", &bob_token)
+            .query(&[("count", "1")]),
+    )
+    .await;
     assert_eq!((ids(&res), res["count"].clone()), (vec![2, 3], json!(2)));
     let (_, res) = send(s.req(Method::GET, "/parse/classes/Note")).await;
     assert_eq!(ids(&res), vec![2, 3]);
-    let (_, res) = send(as_user(
-        &s,
-        Method::GET,
-        "/parse/classes/Note",
-        &alice_token,
-    ))
-    .await;
+    let (_, res) = send(s.as_user(Method::GET, "/parse/classes/Note", &alice_token)).await;
     assert_eq!(ids(&res), vec![1, 2, 3]);
     let (_, res) = send(s.master(Method::GET, "/parse/classes/Note")).await;
     assert_eq!(ids(&res), vec![1, 2, 3]);
@@ -503,8 +446,7 @@ async fn acls_decide_who_reads_and_writes_objects() {
     // Denied reads and writes are "not found", as Parse Server answers.
     let not_found = (404, error(101, "Object not found."));
     assert_eq!(
-        send(as_user(
-            &s,
+        send(s.as_user(
             Method::GET,
             &format!("/parse/classes/Note/{private}"),
             &bob_token
@@ -514,8 +456,7 @@ async fn acls_decide_who_reads_and_writes_objects() {
     );
     assert_eq!(
         send(
-            as_user(
-                &s,
+            s.as_user(
                 Method::PUT,
                 &format!("/parse/classes/Note/{readable}"),
                 &bob_token
@@ -526,8 +467,7 @@ async fn acls_decide_who_reads_and_writes_objects() {
         not_found
     );
     assert_eq!(
-        send(as_user(
-            &s,
+        send(s.as_user(
             Method::DELETE,
             &format!("/parse/classes/Note/{readable}"),
             &bob_token
@@ -536,8 +476,7 @@ async fn acls_decide_who_reads_and_writes_objects() {
         not_found
     );
     let (status, _) = send(
-        as_user(
-            &s,
+        s.as_user(
             Method::PUT,
             &format!("/parse/classes/Note/{open}"),
             &bob_token,
@@ -549,32 +488,34 @@ async fn acls_decide_who_reads_and_writes_objects() {
 
     // Includes and sub-queries see only what the reader may read.
     let (status, _) = send(
-        as_user(&s, Method::POST, "/parse/classes/Ref", &alice_token)
+        s.as_user(Method::POST, "/parse/classes/Ref", &alice_token)
             .json(&json!({"to": {"__type": "Pointer", "className": "Note", "objectId": private}})),
     )
     .await;
     assert_eq!(status, 201);
     let (_, res) = send(
-        as_user(&s, Method::GET, "/parse/classes/Ref", &bob_token).query(&[("include", "to")]),
+        s.as_user(Method::GET, "/parse/classes/Ref", &bob_token)
+            .query(&[("include", "to")]),
     )
     .await;
     // An included object the reader may not read is left out, as Parse Server does.
     assert!(res["results"][0].get("to").is_none(), "{res}");
     let (_, res) = send(
-        as_user(&s, Method::GET, "/parse/classes/Ref", &alice_token).query(&[("include", "to")]),
+        s.as_user(Method::GET, "/parse/classes/Ref", &alice_token)
+            .query(&[("include", "to")]),
     )
     .await;
     assert_eq!(res["results"][0]["to"]["n"], 1, "{res}");
     let in_query =
         json!({"to": {"$inQuery": {"where": {"n": 1}, "className": "Note"}}}).to_string();
     let (_, res) = send(
-        as_user(&s, Method::GET, "/parse/classes/Ref", &bob_token)
+        s.as_user(Method::GET, "/parse/classes/Ref", &bob_token)
             .query(&[("where", in_query.as_str())]),
     )
     .await;
     assert_eq!(res["results"].as_array().unwrap().len(), 0);
     let (_, res) = send(
-        as_user(&s, Method::GET, "/parse/classes/Ref", &alice_token)
+        s.as_user(Method::GET, "/parse/classes/Ref", &alice_token)
             .query(&[("where", in_query.as_str())]),
     )
     .await;
@@ -585,7 +526,9 @@ async fn acls_decide_who_reads_and_writes_objects() {
 async fn no_password_or_token_in_plain_text_in_the_log_or_the_read_model() {
     let s = TestServer::start().await;
     let password = "correct-horse-battery-staple";
-    let (id, token) = sign_up(&s, json!({"username": "alice", "password": password})).await;
+    let (id, token) = s
+        .sign_up(json!({"username": "alice", "password": password}))
+        .await;
     let (_, login) = s
         .post(
             "/parse/login",
@@ -594,7 +537,7 @@ async fn no_password_or_token_in_plain_text_in_the_log_or_the_read_model() {
         .await;
     let token2 = login["sessionToken"].as_str().unwrap().to_string();
     let (status, _) = send(
-        as_user(&s, Method::PUT, &format!("/parse/users/{id}"), &token2)
+        s.as_user(Method::PUT, &format!("/parse/users/{id}"), &token2)
             .json(&json!({"password": "another-secret-9"})),
     )
     .await;

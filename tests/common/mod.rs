@@ -464,6 +464,33 @@ pub async fn read_model_dump(s: &TestServer) -> String {
 
 impl TestServer {
     /// Signs a user up with `body` and returns its id and session token, asserting 201.
+    /// POSTs `body` to `path`, expecting 201: the Location header and the body.
+    pub async fn post_created(&self, path: &str, body: Value) -> (String, Value) {
+        let res = self
+            .req(reqwest::Method::POST, path)
+            .json(&body)
+            .send()
+            .await
+            .expect("request");
+        assert_eq!(res.status().as_u16(), 201);
+        let location = res.headers()["location"]
+            .to_str()
+            .expect("a Location header")
+            .to_string();
+        (location, res.json().await.expect("a JSON body"))
+    }
+
+    /// A request as the user holding `token`.
+    pub fn as_user(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: &str,
+    ) -> reqwest::RequestBuilder {
+        self.req(method, path)
+            .header("X-Parse-Session-Token", token)
+    }
+
     pub async fn sign_up(&self, body: Value) -> (String, String) {
         let (status, res) = self.post("/parse/users", body).await;
         assert_eq!(status, 201, "sign-up failed: {res}");

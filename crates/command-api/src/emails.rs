@@ -382,12 +382,7 @@ impl CommandApi {
                 .iter()
                 .map(|s| prepare_delete(SESSION_CLASS, s.object_id())),
         );
-        let planned = Planned {
-            writes,
-            answer: 0,
-            extra: Map::new(),
-            mails: Vec::new(),
-        };
+        let planned = Planned::many(writes, 0);
         self.submit_planned(&as_server(ctx), planned)
             .await
             .map_err(message)?;

@@ -43,13 +43,18 @@ pub(crate) struct Planned {
 }
 
 impl Planned {
-    pub fn one(prepared: Prepared) -> Self {
+    /// Writes made together; `answer` is the one the client sees.
+    pub fn many(writes: Vec<Prepared>, answer: usize) -> Self {
         Planned {
-            writes: vec![prepared],
-            answer: 0,
+            writes,
+            answer,
             extra: Map::new(),
             mails: Vec::new(),
         }
+    }
+
+    pub fn one(prepared: Prepared) -> Self {
+        Planned::many(vec![prepared], 0)
     }
 }
 

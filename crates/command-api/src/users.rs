@@ -300,10 +300,9 @@ impl CommandApi {
             extra.insert("sessionToken".into(), json!(token));
         }
         Ok(Planned {
-            writes,
-            answer: 0,
             extra,
             mails,
+            ..Planned::many(writes, 0)
         })
     }
 
@@ -424,12 +423,8 @@ impl CommandApi {
     ) -> Result<ParseResponse, ApiError> {
         let (session, token) = Self::new_session(ctx, user.object_id(), "login", provider);
         writes.push(session);
-        let planned = Planned {
-            answer: writes.len() - 1,
-            writes,
-            extra: Map::new(),
-            mails: Vec::new(),
-        };
+        let answer = writes.len() - 1;
+        let planned = Planned::many(writes, answer);
         self.submit_planned(ctx, planned).await?;
         Ok(ParseResponse::ok(Self::own_user(user, Some(&token))))
     }
@@ -547,10 +542,9 @@ impl CommandApi {
         };
         writes.insert(0, update);
         Ok(Planned {
-            writes,
-            answer: 0,
             extra,
             mails,
+            ..Planned::many(writes, 0)
         })
     }
 
@@ -584,12 +578,7 @@ impl CommandApi {
         for s in self.sessions_of(ctx, object_id, None).await? {
             writes.push(prepare_delete(SESSION_CLASS, s.object_id()));
         }
-        Ok(Planned {
-            writes,
-            answer: 0,
-            extra: Map::new(),
-            mails: Vec::new(),
-        })
+        Ok(Planned::many(writes, 0))
     }
 
     /// The user a username (or email) and password name; 101 for anything wrong, as Parse
@@ -807,10 +796,8 @@ impl CommandApi {
         extra.insert("createdWith".into(), json!({"action": "create"}));
         extra.insert("restricted".into(), json!(true));
         Ok(Planned {
-            writes: vec![session],
-            answer: 0,
             extra,
-            mails: Vec::new(),
+            ..Planned::one(session)
         })
     }
 

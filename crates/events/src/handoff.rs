@@ -40,30 +40,25 @@ impl Handoff {
         rx
     }
 
-    /// Whether anyone reads `partition` here (a command-api alone never pays for the handoff).
-    pub fn wanted(&self, partition: u32) -> bool {
-        self.readers
-            .lock()
-            .map(|r| r.get(&partition).is_some_and(|l| !l.is_empty()))
-            .unwrap_or(false)
-    }
-
-    /// Hands an acknowledged event to the partition's readers. A full reader misses it (it will
-    /// read it from Kafka); a dropped reader is forgotten.
-    pub fn publish(&self, partition: u32, position: u64, body: &Arc<str>) {
+    /// Hands an acknowledged event to the partition's readers, if this process has any (a
+    /// command-api alone never pays for the handoff). A full reader misses it (it will read
+    /// it from Kafka); a dropped reader is forgotten.
+    pub fn publish(&self, partition: u32, position: u64, body: &str) {
         let Ok(mut readers) = self.readers.lock() else {
             return;
         };
-        if let Some(list) = readers.get_mut(&partition) {
-            list.retain(|tx| {
-                !matches!(
-                    tx.try_send(Acked {
-                        position,
-                        body: body.clone(),
-                    }),
-                    Err(mpsc::error::TrySendError::Closed(_))
-                )
-            });
-        }
+        let Some(list) = readers.get_mut(&partition).filter(|l| !l.is_empty()) else {
+            return;
+        };
+        let body: Arc<str> = body.into();
+        list.retain(|tx| {
+            !matches!(
+                tx.try_send(Acked {
+                    position,
+                    body: body.clone(),
+                }),
+                Err(mpsc::error::TrySendError::Closed(_))
+            )
+        });
     }
 }

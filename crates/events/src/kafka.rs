@@ -161,11 +161,9 @@ impl EventLog for KafkaLog {
         for (r, (_, body)) in delivered.into_iter().zip(payloads) {
             match r {
                 // Acknowledged, so in the log at that offset: a reader here may take it now.
-                Ok(d) if self.handoff.wanted(d.partition as u32) => {
-                    self.handoff
-                        .publish(d.partition as u32, d.offset as u64 + 1, &body.into())
-                }
-                Ok(_) => {}
+                Ok(d) => self
+                    .handoff
+                    .publish(d.partition as u32, d.offset as u64 + 1, &body),
                 Err((e, _)) => failed = failed.or(Some(LogError::from(e))),
             }
         }
