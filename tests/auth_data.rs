@@ -58,11 +58,7 @@ async fn anonymous_users_sign_up_and_log_in_again() {
     assert_eq!(again["objectId"], first["objectId"]);
     assert_ne!(again["sessionToken"], first["sessionToken"]);
     let token = again["sessionToken"].as_str().unwrap();
-    let (status, me) = send(
-        s.req(Method::GET, "/parse/users/me")
-            .header("X-Parse-Session-Token", token),
-    )
-    .await;
+    let (status, me) = send(s.as_user(Method::GET, "/parse/users/me", token)).await;
     assert_eq!(status, 200);
     assert_eq!(
         me["authData"]["anonymous"]["id"],
@@ -125,8 +121,7 @@ async fn providers_vouch_for_linked_accounts() {
     let alice_token = alice["sessionToken"].as_str().unwrap();
     let put = |token: &str, id: &str, body: Value| {
         send(
-            s.req(Method::PUT, &format!("/parse/users/{id}"))
-                .header("X-Parse-Session-Token", token)
+            s.as_user(Method::PUT, &format!("/parse/users/{id}"), token)
                 .json(&body),
         )
     };
@@ -152,11 +147,6 @@ async fn providers_vouch_for_linked_accounts() {
     let (status, res) = s.post("/parse/users", github("7", "gh-7")).await;
     assert_eq!(status, 201, "unlinked, so a new user: {res}");
     // Password log-in still works after all that.
-    let (status, _) = s
-        .post(
-            "/parse/login",
-            json!({"username": "alice", "password": "pw"}),
-        )
-        .await;
+    let (status, _) = s.log_in("alice", "pw").await;
     assert_eq!(status, 200);
 }

@@ -307,8 +307,7 @@ async fn sign_up_mails_a_link_that_verifies_the_email() {
     // A changed email is unverified again, and mailed a new link.
     let token = res["sessionToken"].as_str().unwrap();
     let (status, res) = send(
-        s.req(Method::PUT, &format!("/parse/users/{bob}"))
-            .header("X-Parse-Session-Token", token)
+        s.as_user(Method::PUT, &format!("/parse/users/{bob}"), token)
             .json(&json!({"email": "bob@example.com"})),
     )
     .await;
@@ -547,25 +546,11 @@ async fn password_reset_through_the_mailed_link() {
     );
 
     // The new password works, the old does not, the old session is gone.
-    let (status, _) = s
-        .post(
-            "/parse/login",
-            json!({"username": "dave", "password": "old-pw"}),
-        )
-        .await;
+    let (status, _) = s.log_in("dave", "old-pw").await;
     assert_eq!(status, 404);
-    let (status, res) = s
-        .post(
-            "/parse/login",
-            json!({"username": "dave", "password": "new-pw"}),
-        )
-        .await;
+    let (status, res) = s.log_in("dave", "new-pw").await;
     assert_eq!(status, 200, "{res}");
-    let (status, res) = send(
-        s.req(Method::GET, "/parse/users/me")
-            .header("X-Parse-Session-Token", &old_session),
-    )
-    .await;
+    let (status, res) = send(s.as_user(Method::GET, "/parse/users/me", &old_session)).await;
     assert_eq!(status, 400, "{res}");
     assert_eq!(res["code"], json!(209));
 

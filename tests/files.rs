@@ -367,8 +367,7 @@ async fn logged_in_users_upload_and_anonymous_ones_do_not() {
         .await;
     let (status, res, _) = upload(
         &s,
-        s.req(Method::POST, "/parse/files/note.txt")
-            .header("X-Parse-Session-Token", &token),
+        s.as_user(Method::POST, "/parse/files/note.txt", &token),
         b"hello".to_vec(),
     )
     .await;
@@ -382,8 +381,7 @@ async fn logged_in_users_upload_and_anonymous_ones_do_not() {
     let anon_token = anon["sessionToken"].as_str().unwrap();
     let (status, res, _) = upload(
         &s,
-        s.req(Method::POST, "/parse/files/note.txt")
-            .header("X-Parse-Session-Token", anon_token),
+        s.as_user(Method::POST, "/parse/files/note.txt", anon_token),
         b"hello".to_vec(),
     )
     .await;
@@ -400,8 +398,7 @@ async fn logged_in_users_upload_and_anonymous_ones_do_not() {
         .await;
     let (status, res, _) = upload(
         &off,
-        off.req(Method::POST, "/parse/files/note.txt")
-            .header("X-Parse-Session-Token", &token),
+        off.as_user(Method::POST, "/parse/files/note.txt", &token),
         b"hello".to_vec(),
     )
     .await;

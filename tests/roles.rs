@@ -110,11 +110,7 @@ async fn role_acls_reach_members_and_child_roles() {
     let count = |token: String| {
         let s = &s;
         async move {
-            let (status, res) = send(
-                s.req(Method::GET, "/parse/classes/Secret")
-                    .header("X-Parse-Session-Token", token),
-            )
-            .await;
+            let (status, res) = send(s.as_user(Method::GET, "/parse/classes/Secret", &token)).await;
             assert_eq!(status, 200, "{res}");
             res["results"].as_array().unwrap().len()
         }
@@ -127,9 +123,12 @@ async fn role_acls_reach_members_and_child_roles() {
     );
     assert_eq!(count(bea_token.clone()).await, 0, "not a member");
     let (status, _) = send(
-        s.req(Method::PUT, &format!("/parse/classes/Secret/{secret}"))
-            .header("X-Parse-Session-Token", &cid_token)
-            .json(&json!({"n": 2})),
+        s.as_user(
+            Method::PUT,
+            &format!("/parse/classes/Secret/{secret}"),
+            &cid_token,
+        )
+        .json(&json!({"n": 2})),
     )
     .await;
     assert_eq!(status, 200, "role members write too");

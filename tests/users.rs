@@ -309,12 +309,7 @@ async fn a_password_change_ends_the_other_sessions() {
     let (id, first) = s
         .sign_up(json!({"username": "alice", "password": "old"}))
         .await;
-    let (_, login) = s
-        .post(
-            "/parse/login",
-            json!({"username": "alice", "password": "old"}),
-        )
-        .await;
+    let (_, login) = s.log_in("alice", "old").await;
     let second = login["sessionToken"].as_str().unwrap();
     let (status, res) = send(
         s.as_user(Method::PUT, &format!("/parse/users/{id}"), second)
@@ -338,19 +333,9 @@ async fn a_password_change_ends_the_other_sessions() {
             .0,
         200
     );
-    let (status, _) = s
-        .post(
-            "/parse/login",
-            json!({"username": "alice", "password": "old"}),
-        )
-        .await;
+    let (status, _) = s.log_in("alice", "old").await;
     assert_eq!(status, 404);
-    let (status, _) = s
-        .post(
-            "/parse/login",
-            json!({"username": "alice", "password": "new"}),
-        )
-        .await;
+    let (status, _) = s.log_in("alice", "new").await;
     assert_eq!(status, 200);
     let (status, checked) = s
         .post(

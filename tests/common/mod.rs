@@ -480,6 +480,15 @@ impl TestServer {
         (location, res.json().await.expect("a JSON body"))
     }
 
+    /// `POST /login` with a username and password: the status and body.
+    pub async fn log_in(&self, username: &str, password: &str) -> (u16, Value) {
+        self.post(
+            "/parse/login",
+            json!({"username": username, "password": password}),
+        )
+        .await
+    }
+
     /// A request as the user holding `token`.
     pub fn as_user(
         &self,
