@@ -252,27 +252,35 @@ pub async fn replay(args: &StackArgs, into: &str) -> anyhow::Result<()> {
             bail!("schema {into} already holds a read model; replay needs a fresh one");
         }
     }
+    // Partitions hold different apps, so they replay side by side: one projector each, with
+    // a progress bar each.
     let start = Instant::now();
-    let mut total = 0u64;
+    let bars = indicatif::MultiProgress::new();
+    let style = indicatif::ProgressStyle::with_template(
+        "partition {msg} [{bar:40}] {pos}/{len} events ({per_sec}, eta {eta})",
+    )
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    let mut replays = JoinSet::new();
     for p in partitions {
-        let mut projector =
-            Projector::new(log.reader(p).await?, store.clone(), None).without_outcomes();
-        let bar = indicatif::ProgressBar::new(0);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "partition {msg} [{bar:40}] {pos}/{len} events ({per_sec}, eta {eta})",
-            )
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
-        );
+        let (log, store) = (log.clone(), store.clone());
+        let bar = bars.add(indicatif::ProgressBar::new(0).with_style(style.clone()));
         bar.set_message(p.to_string());
-        let reached = projector
-            .catch_up_with(|position, target| {
-                bar.set_length(target);
-                bar.set_position(position);
-            })
-            .await?;
-        bar.finish();
-        total += reached;
+        replays.spawn(async move {
+            let reader = log.reader(p).await?;
+            let mut projector = Projector::new(reader, store, None).without_outcomes();
+            let reached = projector
+                .catch_up_with(|position, target| {
+                    bar.set_length(target);
+                    bar.set_position(position);
+                })
+                .await;
+            bar.finish();
+            anyhow::Ok(reached?)
+        });
+    }
+    let mut total = 0u64;
+    while let Some(reached) = replays.join_next().await {
+        total += reached??;
     }
     let secs = start.elapsed().as_secs_f64();
     println!(

@@ -227,12 +227,14 @@ impl View<'_> {
         })
     }
 
+    /// Records a write that applied; `created` if no object had its id before it.
     fn record(
         &mut self,
         app: &str,
         class: &str,
         (schema, exists): (ClassSchema, bool),
         applied: Applied,
+        created: bool,
     ) {
         let (app, class) = (app.to_string(), class.to_string());
         let id = applied.object.object_id().to_string();
@@ -256,6 +258,7 @@ impl View<'_> {
             app: app.clone(),
             class: class.clone(),
             object: applied.object,
+            created,
         });
         for delta in applied.relations {
             self.scratch.changes.push(Change::Relation {
@@ -339,7 +342,7 @@ impl View<'_> {
                 updated_at: applied.object.updated_at().to_string(),
                 results: applied.results.clone(),
             };
-            self.record(app, &w.class, schema, applied);
+            self.record(app, &w.class, schema, applied, current.is_none());
             result
         }))
     }
@@ -376,23 +379,43 @@ fn strip_one(object: &mut Option<Object>, class: &ClassKey, stripped: &[(ClassKe
 }
 
 /// Reads what the batch will write in two queries per class (its schema and its objects)
-/// instead of one or two per event.
-async fn prefetch(store: &dyn ReadStore, batch: &[StoredEvent]) -> Result<Before, StoreError> {
-    let mut wanted: HashMap<ClassKey, Vec<String>> = HashMap::new();
+/// instead of one or two per event. With `assume_new`, the objects the batch only creates are
+/// taken for new without reading them (the store refuses the commit if one was not).
+async fn prefetch(
+    store: &dyn ReadStore,
+    batch: &[StoredEvent],
+    assume_new: bool,
+) -> Result<Before, StoreError> {
+    let mut wanted: HashMap<ClassKey, Vec<(String, bool)>> = HashMap::new();
     for stored in batch {
         for w in stored.event.writes() {
+            let create = w.kind == WriteKind::Create;
             wanted
                 .entry((stored.event.app.clone(), w.class))
                 .or_default()
-                .push(w.object_id);
+                .push((w.object_id, create));
         }
     }
     let mut before = Before::default();
-    for ((app, class), mut ids) in wanted {
-        ids.sort();
-        ids.dedup();
+    for ((app, class), mut writes) in wanted {
+        writes.sort();
+        let mut ids: Vec<String> = Vec::with_capacity(writes.len());
+        let mut read: Vec<String> = Vec::with_capacity(writes.len());
+        // Sorted, an id's non-create writes (`false`) come before its creates.
+        for (id, create) in writes {
+            if ids.last() == Some(&id) {
+                continue;
+            }
+            if !(assume_new && create) {
+                read.push(id.clone());
+            }
+            ids.push(id);
+        }
         let schema = store.schema(&app, &class).await?;
-        let found = store.get_many(&app, &class, &ids).await?;
+        let found = match read.is_empty() {
+            true => Vec::new(),
+            false => store.get_many(&app, &class, &read).await?,
+        };
         for id in ids {
             before
                 .objects
@@ -411,17 +434,20 @@ async fn prefetch(store: &dyn ReadStore, batch: &[StoredEvent]) -> Result<Before
 ///
 /// `since` is the position the batch follows. `pending` is the state a previous batch left
 /// that may not be committed yet: it overrides what the store says, so the projector can fold
-/// the next batch while the previous one commits.
+/// the next batch while the previous one commits. `assume_new`: the objects the batch creates
+/// are taken for new without reading them; only for a store that `refuses_known_ids`, and
+/// the batch is folded again without it if the store refuses the commit.
 pub async fn fold_batch(
     store: &dyn ReadStore,
     partition: u32,
     since: u64,
     pending: Option<&Pending>,
     batch: &[StoredEvent],
+    assume_new: bool,
 ) -> Result<(Commit, Pending), StoreError> {
     let mut committed = Layer::default();
     let mut outcomes = Vec::with_capacity(batch.len());
-    let mut before = prefetch(store, batch).await?;
+    let mut before = prefetch(store, batch, assume_new).await?;
     if let Some(p) = pending {
         for class in &p.purged {
             purge(&mut before.objects, class);

@@ -110,6 +110,11 @@ impl Projector {
     /// Reads, folds and commits batches until `until` (or forever). Batch N+1 is folded while
     /// batch N commits: it folds over N's state (`Pending`), and its commit waits for N's, so
     /// commits stay in log order. Outcomes are published as soon as their commit is done.
+    ///
+    /// With a store that `refuses_known_ids`, the objects a batch creates are taken for new
+    /// without reading them; if one was not (a client chose an id already stored), the store
+    /// refuses that commit, and the batch is folded again, reading them, from where the
+    /// store stands (the batch after it, folded over the refused state, is dropped).
     async fn pipeline(
         &mut self,
         until: Option<u64>,
@@ -118,10 +123,35 @@ impl Projector {
         let partition = self.reader.partition();
         let mut position = self.store.position(partition).await?;
         let mut pending: Option<fold::Pending> = None;
-        let mut in_flight: Option<tokio::task::JoinHandle<Result<(), ProjectorError>>> = None;
-        while until.is_none_or(|t| position < t) {
+        let mut in_flight: Option<InFlight> = None;
+        let optimistic = self.store.refuses_known_ids();
+        let mut careful = false;
+        loop {
+            if until.is_some_and(|t| position >= t) {
+                // Everything is folded: the last commit decides whether it is also stored.
+                let Some(last) = in_flight.take() else { break };
+                if let Some(since) = last.settle(partition).await? {
+                    (position, pending, careful) = (since, None, true);
+                }
+                continue;
+            }
             let reading = Instant::now();
-            let batch = self.reader.next_batch(position + 1, BATCH).await?;
+            // Waiting for events, a commit under way may end, refused: its waiting clients
+            // must not wait for the next event to have it folded again. (Reading stops only
+            // while nothing is read yet, so nothing is lost.)
+            let batch = match in_flight.as_mut() {
+                None => self.reader.next_batch(position + 1, BATCH).await?,
+                Some(f) => tokio::select! {
+                    done = &mut f.task => {
+                        let Some(f) = in_flight.take() else { continue };
+                        if let Some(since) = f.verdict(done, partition)? {
+                            (position, pending, careful) = (since, None, true);
+                        }
+                        continue;
+                    }
+                    batch = self.reader.next_batch(position + 1, BATCH) => batch?,
+                },
+            };
             let read = reading.elapsed();
             let span = tracing::debug_span!(
                 "project",
@@ -130,21 +160,27 @@ impl Projector {
                 n = batch.len()
             );
             let started = Instant::now();
+            let assume_new = optimistic && !careful;
+            careful = false;
             let (commit, state) = fold_batch(
                 self.store.as_ref(),
                 partition,
                 position,
                 pending.as_ref(),
                 &batch,
+                assume_new,
             )
             .instrument(span.clone())
             .await?;
             let folded = started.elapsed();
             if let Some(previous) = in_flight.take() {
-                previous
-                    .await
-                    .map_err(|e| ProjectorError::Stopped(e.to_string()))??;
+                if let Some(since) = previous.settle(partition).await? {
+                    // This batch was folded over the refused one's state: both go again.
+                    (position, pending, careful) = (since, None, true);
+                    continue;
+                }
             }
+            let since = position;
             position = commit.position;
             pending = Some(state);
             let (store, hub) = (self.store.clone(), self.outcomes.clone());
@@ -153,7 +189,7 @@ impl Projector {
             if !self.record_outcomes {
                 commit.outcomes.clear();
             }
-            in_flight = Some(tokio::spawn(
+            let task = tokio::spawn(
                 async move {
                     let outcomes = hub.as_ref().map(|_| commit.outcomes.clone());
                     let committing = Instant::now();
@@ -173,13 +209,51 @@ impl Projector {
                     Ok(())
                 }
                 .instrument(span),
-            ));
+            );
+            in_flight = Some(InFlight {
+                task,
+                since,
+                assumed_new: assume_new,
+            });
             after_batch(position);
         }
-        if let Some(last) = in_flight.take() {
-            last.await
-                .map_err(|e| ProjectorError::Stopped(e.to_string()))??;
-        }
         Ok(position)
+    }
+}
+
+/// A batch's commit under way.
+struct InFlight {
+    task: tokio::task::JoinHandle<Result<(), ProjectorError>>,
+    /// The position the batch follows.
+    since: u64,
+    /// Whether the batch was folded with `assume_new`.
+    assumed_new: bool,
+}
+
+impl InFlight {
+    /// Waits for the commit; see `verdict`.
+    async fn settle(mut self, partition: u32) -> Result<Option<u64>, ProjectorError> {
+        let done = (&mut self.task).await;
+        self.verdict(done, partition)
+    }
+
+    /// What the commit's end means: `Some(since)` if the store refused an id the fold assumed
+    /// new, and the batch must be folded again from `since`, reading its ids.
+    fn verdict(
+        self,
+        done: Result<Result<(), ProjectorError>, tokio::task::JoinError>,
+        partition: u32,
+    ) -> Result<Option<u64>, ProjectorError> {
+        match done.map_err(|e| ProjectorError::Stopped(e.to_string()))? {
+            Err(ProjectorError::Store(readmodel::StoreError::Exists)) if self.assumed_new => {
+                tracing::debug!(
+                    partition,
+                    since = self.since,
+                    "a created id was already stored; folding the batch again"
+                );
+                Ok(Some(self.since))
+            }
+            done => done.map(|()| None),
+        }
     }
 }

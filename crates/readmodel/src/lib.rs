@@ -25,6 +25,10 @@ pub enum StoreError {
     /// The store refused the query itself (e.g. a regular expression too complex to run).
     #[error("{0}")]
     Refused(String),
+    /// A commit wrote an object as created (`Change::PutObject::created`) whose id the store
+    /// holds: the fold assumed the id new without looking (see `ProjectionStore::refuses_known_ids`).
+    #[error("an object the commit creates already exists")]
+    Exists,
     #[error("partition {partition} is at {found}, not at {expected}: another projector moved it")]
     Moved {
         partition: u32,
@@ -111,9 +115,9 @@ pub fn auth_changes_of(changes: &[Change]) -> Vec<AuthChange> {
     changes
         .iter()
         .filter_map(|c| match c {
-            Change::PutObject { app, class, object } => {
-                change(app, class, Some(object.object_id()))
-            }
+            Change::PutObject {
+                app, class, object, ..
+            } => change(app, class, Some(object.object_id())),
             Change::DeleteObject {
                 app,
                 class,
@@ -141,6 +145,9 @@ pub enum Change {
         app: String,
         class: String,
         object: Object,
+        /// No object had this id when the write was folded (it created the object): the
+        /// store may insert without looking for a row to replace.
+        created: bool,
     },
     DeleteObject {
         app: String,
@@ -220,4 +227,11 @@ pub struct Commit {
 #[async_trait]
 pub trait ProjectionStore: ReadStore {
     async fn commit(&self, commit: Commit) -> Result<(), StoreError>;
+
+    /// Whether `commit` refuses, with `StoreError::Exists` and writing nothing, a created object
+    /// whose id is already stored. The fold may then take the ids its creates name for new
+    /// without reading them first, and fold again, reading them, in the rare case it was wrong.
+    fn refuses_known_ids(&self) -> bool {
+        false
+    }
 }

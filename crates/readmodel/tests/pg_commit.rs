@@ -26,6 +26,7 @@ fn put(id: &str, n: i64) -> Change {
         app: APP.into(),
         class: "Thing".into(),
         object: object(id, n),
+        created: false,
     }
 }
 
@@ -160,6 +161,78 @@ async fn a_commit_from_a_position_the_partition_left_is_refused_and_writes_nothi
     .fetch_one(&pool)
     .await
     .unwrap();
+    for schema in [&app_schema, &root] {
+        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+            .execute(&pool)
+            .await
+            .unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_read_model_made_before_the_narrower_gin_index_gets_it_at_start() {
+    let url = std::env::var("CHRONICLE_TEST_DATABASE_URL")
+        .expect("CHRONICLE_TEST_DATABASE_URL must point at a PostgreSQL database");
+    let root = format!("gin_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let store = PgStore::connect(&url, &root, 2).await.unwrap();
+    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let schema = Change::PutSchema {
+        app: APP.into(),
+        schema: ClassSchema::new("Thing"),
+    };
+    store
+        .commit(commit(0, 2, vec![schema, put("a", 1)], &["a"]))
+        .await
+        .unwrap();
+    let app_schema: String = sqlx::query_scalar(
+        "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE $1 || '\\_%'",
+    )
+    .bind(&root)
+    .fetch_one(&pool)
+    .await
+    .unwrap();
+    let indexes = || {
+        let (pool, app_schema) = (pool.clone(), app_schema.clone());
+        async move {
+            let rows: Vec<(String, String)> = sqlx::query_as(
+                "SELECT indexname::text, indexdef FROM pg_indexes \
+                 WHERE schemaname = $1 AND tablename = 'Thing' AND indexdef LIKE '%jsonb_path_ops%'",
+            )
+            .bind(&app_schema)
+            .fetch_all(&pool)
+            .await
+            .unwrap();
+            rows
+        }
+    };
+    let now = indexes().await;
+    assert_eq!(now.len(), 1, "{now:?}");
+    assert_eq!(now[0].0, "Thing_fields");
+    assert!(
+        now[0].1.contains("'{objectId,createdAt,updatedAt}'"),
+        "{now:?}"
+    );
+
+    // The layout of before: the whole of `data` indexed, the migration not recorded.
+    for stmt in [
+        format!("DROP INDEX \"{app_schema}\".\"Thing_fields\""),
+        format!(
+            "CREATE INDEX \"Thing_data\" ON \"{app_schema}\".\"Thing\" USING gin (data jsonb_path_ops)"
+        ),
+        format!("DELETE FROM \"{root}\".migrations WHERE name = 'gin_without_columns'"),
+    ] {
+        sqlx::query(&stmt).execute(&pool).await.unwrap();
+    }
+    drop(store);
+    let store = PgStore::connect(&url, &root, 2).await.unwrap();
+    let after = indexes().await;
+    assert_eq!(
+        after.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
+        ["Thing_fields"],
+        "{after:?}"
+    );
+    assert!(store.get(APP, "Thing", "a").await.unwrap().is_some());
+
     for schema in [&app_schema, &root] {
         sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
             .execute(&pool)

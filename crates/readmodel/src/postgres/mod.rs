@@ -7,7 +7,8 @@
 //! - one schema per app, `"<root>_<first 16 hex digits of sha256(app id)>"`, holding `_schema(class, schema)`,
 //!   `_join(class, field, owner, target)` (relations) and one table per class:
 //!   `(object_id PK, created_at, updated_at, data jsonb, _rperm text[], _wperm text[])` with
-//!   btree indexes on the timestamps and GIN indexes on `data` (jsonb_path_ops) and `_rperm`.
+//!   btree indexes on the timestamps and GIN indexes on `data` without the keys that are also
+//!   columns (jsonb_path_ops) and on `_rperm`.
 //!
 //! The projector's commit is one transaction: changes, outcomes and the partition's position.
 
@@ -15,7 +16,7 @@ mod listen;
 mod regex_pg;
 mod sql;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_trait::async_trait;
 use model::outcome::Outcome;
@@ -202,7 +203,7 @@ impl PgStore {
         ] {
             sqlx::query(&stmt).execute(&mut *tx).await?;
         }
-        self.public_rperm(&mut tx).await?;
+        self.migrate_classes(&mut tx).await?;
         // btree_gin ships with PostgreSQL's contrib and is a trusted extension; without it
         // (or the right to create it) queries are still right, users' ones just read more rows.
         // Under the migration lock, so processes starting together do not race to create it;
@@ -230,14 +231,18 @@ impl PgStore {
         Ok(())
     }
 
-    /// Once per read model: objects without an ACL stored a NULL `_rperm` before readers' filters
-    /// became the indexable `_rperm && $entries`; they are everyone's, `{*}`.
-    async fn public_rperm(&self, tx: &mut sqlx::PgConnection) -> Result<(), StoreError> {
-        const NAME: &str = "public_rperm_star";
+    /// Runs `statements` for every class table of the read model, once per read model: the
+    /// migration is recorded under `name` in the same transaction.
+    async fn migrate_class_tables(
+        &self,
+        tx: &mut sqlx::PgConnection,
+        name: &str,
+        statements: impl Fn(&str, &str) -> Vec<String>,
+    ) -> Result<(), StoreError> {
         let r = ident(&self.root);
         let done: Option<String> =
             sqlx::query_scalar(&format!("SELECT name FROM {r}.migrations WHERE name = $1"))
-                .bind(NAME)
+                .bind(name)
                 .fetch_optional(&mut *tx)
                 .await?;
         if done.is_some() {
@@ -251,19 +256,41 @@ impl PgStore {
         .fetch_all(&mut *tx)
         .await?;
         for (schema, table) in tables {
-            sqlx::query(&format!(
-                "UPDATE {}.{} SET _rperm = '{{*}}', _wperm = '{{*}}' WHERE _rperm IS NULL",
-                ident(&schema),
-                ident(&table)
-            ))
-            .execute(&mut *tx)
-            .await?;
+            for stmt in statements(&schema, &table) {
+                sqlx::query(&stmt).execute(&mut *tx).await?;
+            }
         }
         sqlx::query(&format!("INSERT INTO {r}.migrations (name) VALUES ($1)"))
-            .bind(NAME)
+            .bind(name)
             .execute(&mut *tx)
             .await?;
         Ok(())
+    }
+
+    /// The read model's migrations of class tables, oldest first.
+    async fn migrate_classes(&self, tx: &mut sqlx::PgConnection) -> Result<(), StoreError> {
+        // Objects without an ACL stored a NULL `_rperm` before readers' filters became the
+        // indexable `_rperm && $entries`; they are everyone's, `{*}`.
+        self.migrate_class_tables(tx, "public_rperm_star", |schema, table| {
+            vec![format!(
+                "UPDATE {}.{} SET _rperm = '{{*}}', _wperm = '{{*}}' WHERE _rperm IS NULL",
+                ident(schema),
+                ident(table)
+            )]
+        })
+        .await?;
+        // The GIN index on `data` became one on `data` without the keys that are also columns.
+        self.migrate_class_tables(tx, "gin_without_columns", |schema, table| {
+            let (s, t) = (ident(schema), ident(table));
+            vec![
+                format!(
+                    "DROP INDEX IF EXISTS {s}.{}",
+                    ident(&format!("{table}_data"))
+                ),
+                fields_index(&format!("{s}.{t}"), &ident(&format!("{table}_fields"))),
+            ]
+        })
+        .await
     }
 
     /// Makes the class's btree indexes those its schema declares (`indexes` of the schema API):
@@ -458,14 +485,7 @@ impl PgStore {
                 "CREATE INDEX IF NOT EXISTS {} ON {t} (updated_at)",
                 idx("updated_at")
             ),
-            // A short pending list: GIN's fast update queues new entries in a list that every
-            // search reads in full until a vacuum merges it; at the 4 MB default a freshly
-            // written class answers an indexed equality ten times slower.
-            format!(
-                "CREATE INDEX IF NOT EXISTS {} ON {t} USING gin (data jsonb_path_ops) \
-                 WITH (gin_pending_list_limit = 128)",
-                idx("data")
-            ),
+            fields_index(&t, &idx("fields")),
             format!(
                 "CREATE INDEX IF NOT EXISTS {} ON {t} USING gin (_rperm)",
                 idx("rperm")
@@ -723,6 +743,9 @@ struct Net {
     /// Classes emptied, fields dropped and classes deleted, in log order, before any of the
     /// schemas, objects and relations above (which came after them).
     clears: Vec<Clear>,
+    /// Objects whose first write in the batch (after any clear of their class) created them:
+    /// the store has no row for them.
+    fresh: HashSet<ObjectKey>,
 }
 
 /// A change that reaches every object of a class.
@@ -750,6 +773,7 @@ impl Net {
     ) {
         let of_class = |a: &str, c: &str| a == app && c == class;
         self.objects.retain(|((a, c, _), _)| !of_class(a, c));
+        self.fresh.retain(|(a, c, _)| !of_class(a, c));
         *object_at = self
             .objects
             .iter()
@@ -777,8 +801,16 @@ fn net_effect(changes: Vec<Change>) -> Net {
                     }
                 }
             }
-            Change::PutObject { app, class, object } => {
+            Change::PutObject {
+                app,
+                class,
+                object,
+                created,
+            } => {
                 let key = (app, class, object.object_id().to_string());
+                if created && !object_at.contains_key(&key) {
+                    net.fresh.insert(key.clone());
+                }
                 upsert(&mut net.objects, &mut object_at, key, Some(object));
             }
             Change::DeleteObject {
@@ -855,14 +887,76 @@ fn upsert(
     }
 }
 
-/// The rows of one class's upsert, as parallel arrays for `UNNEST`.
+/// The GIN index of a class table (`table` and `name` quoted): over `sql::INDEXED_DATA`, with a
+/// short pending list (GIN's fast update queues new entries in a list that every search reads
+/// in full until a vacuum merges it; at the 4 MB default a freshly written class answers an
+/// indexed equality ten times slower).
+fn fields_index(table: &str, name: &str) -> String {
+    format!(
+        "CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin ({} jsonb_path_ops) \
+         WITH (gin_pending_list_limit = 128)",
+        sql::INDEXED_DATA
+    )
+}
+
+/// One class's objects to write: those the store has no row for, and those replacing a row.
+#[derive(Default)]
+struct Puts {
+    new: Vec<Object>,
+    replacing: Vec<Object>,
+}
+
+impl Net {
+    /// Takes the batch's objects: the deleted ones' keys, and the written ones by class.
+    fn take_objects(&mut self) -> (Vec<ObjectKey>, HashMap<(String, String), Puts>) {
+        let mut deleted = Vec::new();
+        let mut puts: HashMap<(String, String), Puts> = HashMap::new();
+        for (key, state) in std::mem::take(&mut self.objects) {
+            let Some(object) = state else {
+                deleted.push(key);
+                continue;
+            };
+            let fresh = self.fresh.contains(&key);
+            let (app, class, _) = key;
+            let class_puts = puts.entry((app, class)).or_default();
+            match fresh {
+                true => class_puts.new.push(object),
+                false => class_puts.replacing.push(object),
+            }
+        }
+        (deleted, puts)
+    }
+}
+
+/// A PostgreSQL array literal of `items`, each quoted: permissions travel as text, as `text[]`
+/// cannot hold rows of different lengths and parsing a literal is cheaper than unpacking JSON.
+fn text_array(items: &[String]) -> String {
+    let mut out = String::from("{");
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        for c in item.chars() {
+            if matches!(c, '"' | '\\') {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('"');
+    }
+    out.push('}');
+    out
+}
+
+/// The rows of one class's insert or upsert, as parallel arrays for `UNNEST`.
 struct Rows {
     ids: Vec<String>,
     created: Vec<String>,
     updated: Vec<String>,
     data: Vec<Value>,
-    rperm: Vec<Value>,
-    wperm: Vec<Value>,
+    rperm: Vec<String>,
+    wperm: Vec<String>,
 }
 
 impl Rows {
@@ -880,14 +974,14 @@ impl Rows {
             rows.created.push(o.created_at().to_string());
             rows.updated.push(o.updated_at().to_string());
             let (r, w) = permissions(&o.fields);
-            rows.rperm.push(Value::from(r));
-            rows.wperm.push(Value::from(w));
+            rows.rperm.push(text_array(&r));
+            rows.wperm.push(text_array(&w));
             rows.data.push(Value::Object(o.fields));
         }
         rows
     }
 
-    /// Binds the six arrays, in `upsert_sql`'s order.
+    /// Binds the six arrays, in `write_sql`'s order.
     fn bind<'q>(&'q self, q: PgQuery<'q>) -> PgQuery<'q> {
         q.bind(&self.ids)
             .bind(&self.created)
@@ -901,19 +995,22 @@ impl Rows {
 /// A query under construction, to bind more values to.
 type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
 
-/// The upsert of one class's `Rows`, its arrays bound from `$first`; `guard` is a `WHERE`
-/// clause on the rows, or empty. text[][] cannot hold ragged rows, so permissions travel as
-/// JSON arrays.
-fn upsert_sql(table: &str, first: usize, guard: &str) -> String {
+/// The insert of one class's `Rows`, its arrays bound from `$first`; `guard` is a `WHERE`
+/// clause on the rows, or empty. `replace`: rows may exist and are replaced (an upsert);
+/// otherwise none does, and a plain insert spares PostgreSQL the search for a conflict.
+fn write_sql(table: &str, first: usize, guard: &str, replace: bool) -> String {
     let p: Vec<String> = (first..first + 6).map(|i| format!("${i}")).collect();
+    let conflict = if replace {
+        " ON CONFLICT (object_id) DO UPDATE SET created_at = EXCLUDED.created_at, \
+           updated_at = EXCLUDED.updated_at, data = EXCLUDED.data, \
+           _rperm = EXCLUDED._rperm, _wperm = EXCLUDED._wperm"
+    } else {
+        ""
+    };
     format!(
         "INSERT INTO {table} (object_id, created_at, updated_at, data, _rperm, _wperm) \
-         SELECT i, c, u, d, \
-           ARRAY(SELECT jsonb_array_elements_text(r)), ARRAY(SELECT jsonb_array_elements_text(w)) \
-         FROM UNNEST({}::text[], {}::text[], {}::text[], {}::jsonb[], {}::jsonb[], {}::jsonb[]) AS x(i, c, u, d, r, w){guard} \
-         ON CONFLICT (object_id) DO UPDATE SET created_at = EXCLUDED.created_at, \
-           updated_at = EXCLUDED.updated_at, data = EXCLUDED.data, \
-           _rperm = EXCLUDED._rperm, _wperm = EXCLUDED._wperm",
+         SELECT i, c, u, d, r::text[], w::text[] \
+         FROM UNNEST({}::text[], {}::text[], {}::text[], {}::jsonb[], {}::text[], {}::text[]) AS x(i, c, u, d, r, w){guard}{conflict}",
         p[0], p[1], p[2], p[3], p[4], p[5]
     )
 }
@@ -958,35 +1055,41 @@ fn outcomes_sql(
 }
 
 impl PgStore {
-    /// The batch's objects by class, if creating and updating objects of known apps is all it
-    /// does: the common case, which `commit_upserts` makes in one statement.
-    fn upserts_only(&self, net: &Net) -> Option<HashMap<(String, String), Vec<Object>>> {
-        if !(net.schemas.is_empty()
+    /// Whether creating and updating objects of known apps is all the batch does: the common
+    /// case, which `commit_puts` makes in one statement.
+    fn puts_only(&self, net: &Net) -> bool {
+        net.schemas.is_empty()
             && net.relations.is_empty()
             && net.tracked.is_empty()
-            && net.clears.is_empty())
-        {
-            return None;
-        }
-        let mut puts: HashMap<(String, String), Vec<Object>> = HashMap::new();
-        for ((app, class, _), state) in &net.objects {
-            if !self.known.contains(app.as_str()) {
-                return None;
+            && net.clears.is_empty()
+            && net
+                .objects
+                .iter()
+                .all(|((app, _, _), state)| state.is_some() && self.known.contains(app.as_str()))
+    }
+
+    /// Each class's table, whether its rows replace others, and the rows: one entry for the
+    /// new objects of a class, one for those replacing a row.
+    fn put_rows(&self, puts: HashMap<(String, String), Puts>) -> Vec<(String, bool, Rows)> {
+        let mut tables = Vec::new();
+        for ((app, class), puts) in puts {
+            let table = self.table(&app, &class);
+            for (replace, objects) in [(false, puts.new), (true, puts.replacing)] {
+                if !objects.is_empty() {
+                    tables.push((table.clone(), replace, Rows::of(objects)));
+                }
             }
-            puts.entry((app.clone(), class.clone()))
-                .or_default()
-                .push(state.clone()?);
         }
-        Some(puts)
+        tables
     }
 
     /// Commits creates and updates in a single statement, so a single round trip: the
     /// position is claimed first and every insert is conditional on the claim, so a batch
     /// whose partition moved writes nothing. (A statement is its own transaction.)
-    async fn commit_upserts(
+    async fn commit_puts(
         &self,
         (partition, since, position): (u32, u64, u64),
-        puts: HashMap<(String, String), Vec<Object>>,
+        puts: HashMap<(String, String), Puts>,
         outcomes: &[(uuid::Uuid, Outcome)],
     ) -> Result<(), StoreError> {
         let r = ident(&self.root);
@@ -996,12 +1099,10 @@ impl PgStore {
              WHERE partition = $1 AND position = $3 RETURNING 1)"
         );
         let mut next = 4;
-        let tables: Vec<(String, Rows)> = puts
-            .into_iter()
-            .map(|((app, class), objects)| (self.table(&app, &class), Rows::of(objects)))
-            .collect();
-        for (i, (table, _)) in tables.iter().enumerate() {
-            sql.push_str(&format!(", put{i} AS ({})", upsert_sql(table, next, guard)));
+        let tables = self.put_rows(puts);
+        for (i, (table, replace, _)) in tables.iter().enumerate() {
+            let write = write_sql(table, next, guard, *replace);
+            sql.push_str(&format!(", put{i} AS ({write})"));
             next += 6;
         }
         let (ids, values) = outcome_rows(outcomes);
@@ -1027,7 +1128,7 @@ impl PgStore {
             .bind(partition as i32)
             .bind(position as i64)
             .bind(since as i64);
-        for (_, rows) in &tables {
+        for (_, _, rows) in &tables {
             q = rows.bind(q);
         }
         if !outcomes.is_empty() {
@@ -1068,19 +1169,37 @@ impl PgStore {
 #[async_trait]
 impl ProjectionStore for PgStore {
     async fn commit(&self, commit: Commit) -> Result<(), StoreError> {
+        // Created objects are plain inserts: one whose id is stored fails on the primary key
+        // (the only unique index a commit can violate: its other inserts skip conflicts).
+        self.commit_changes(commit).await.map_err(|e| match &e {
+            StoreError::Database(sqlx::Error::Database(d))
+                if d.code().as_deref() == Some("23505") =>
+            {
+                StoreError::Exists
+            }
+            _ => e,
+        })
+    }
+
+    fn refuses_known_ids(&self) -> bool {
+        true
+    }
+}
+
+impl PgStore {
+    async fn commit_changes(&self, commit: Commit) -> Result<(), StoreError> {
         let r = ident(&self.root);
         let announced = crate::auth_changes_of(&commit.changes);
-        let net = net_effect(commit.changes);
-        if commit.since > 0 && announced.is_empty() {
-            if let Some(puts) = self.upserts_only(&net) {
-                return self
-                    .commit_upserts(
-                        (commit.partition, commit.since, commit.position),
-                        puts,
-                        &commit.outcomes,
-                    )
-                    .await;
-            }
+        let mut net = net_effect(commit.changes);
+        if commit.since > 0 && announced.is_empty() && self.puts_only(&net) {
+            let (_, puts) = net.take_objects();
+            return self
+                .commit_puts(
+                    (commit.partition, commit.since, commit.position),
+                    puts,
+                    &commit.outcomes,
+                )
+                .await;
         }
         // The read model is derived from the log and its positions commit with its changes, so
         // a commit lost in a PostgreSQL crash is one the projector makes again from the log, with
@@ -1155,33 +1274,28 @@ impl ProjectionStore for PgStore {
                 .await?;
             self.sync_indexes(&mut tx, app, schema).await?;
         }
-        // Objects, grouped per class: one statement per class for the upserts.
-        let mut puts: HashMap<(String, String), Vec<Object>> = HashMap::new();
-        for ((app, class, id), state) in net.objects {
-            match state {
-                Some(object) => puts.entry((app, class)).or_default().push(object),
-                None => {
-                    sqlx::query(&format!(
-                        "DELETE FROM {} WHERE object_id = $1",
-                        self.table(&app, &class)
-                    ))
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await?;
-                    sqlx::query(&format!(
-                        "DELETE FROM {}._join WHERE class = $1 AND owner = $2",
-                        ident(&self.app_schema(&app))
-                    ))
-                    .bind(&class)
-                    .bind(&id)
-                    .execute(&mut *tx)
-                    .await?;
-                }
-            }
+        // Objects, grouped per class: a statement per class for the new ones and one for the
+        // others.
+        let (deleted, puts) = net.take_objects();
+        for (app, class, id) in deleted {
+            sqlx::query(&format!(
+                "DELETE FROM {} WHERE object_id = $1",
+                self.table(&app, &class)
+            ))
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query(&format!(
+                "DELETE FROM {}._join WHERE class = $1 AND owner = $2",
+                ident(&self.app_schema(&app))
+            ))
+            .bind(&class)
+            .bind(&id)
+            .execute(&mut *tx)
+            .await?;
         }
-        for ((app, class), objects) in puts {
-            let rows = Rows::of(objects);
-            rows.bind(sqlx::query(&upsert_sql(&self.table(&app, &class), 1, "")))
+        for (table, replace, rows) in self.put_rows(puts) {
+            rows.bind(sqlx::query(&write_sql(&table, 1, "", replace)))
                 .execute(&mut *tx)
                 .await?;
         }

@@ -248,6 +248,21 @@ fn nest(segs: &[String], v: Value) -> Value {
     })
 }
 
+/// What the class table's GIN index covers: `data` without the keys that are also columns.
+/// Those three are unique per row, so indexing them would make most of the index's entries
+/// (and of an insert's cost) while no query needs them: their conditions go to the columns.
+pub(crate) const INDEXED_DATA: &str = "(data - '{objectId,createdAt,updatedAt}'::text[])";
+
+/// `data.segs` contains `v`, written so that the GIN index can serve it.
+fn push_contains(qb: Qb<'_, '_>, segs: &[String], v: Value) {
+    let column_key = segs
+        .first()
+        .is_some_and(|k| matches!(k.as_str(), "objectId" | "createdAt" | "updatedAt"));
+    qb.push(if column_key { "data" } else { INDEXED_DATA });
+    qb.push(" @> ");
+    push_json_bind(qb, nest(segs, v));
+}
+
 // ----- classification of query values, mirroring `equal` and `rank` in model::query -----
 
 /// `equal`'s notion of a pointer: an object whose `__type` is "Pointer" or "Object".
@@ -518,8 +533,8 @@ fn push_eq(qb: Qb<'_, '_>, segs: &[String], w: &Value, typing: Typing) {
         }
         // An array equals only an equal array (no "contains" here).
         Value::Array(_) => {
-            qb.push("(data @> ");
-            push_json_bind(qb, nest(segs, w.clone()));
+            qb.push("(");
+            push_contains(qb, segs, w.clone());
             qb.push(" AND ");
             push_exact(qb, f, w);
             qb.push(")");
@@ -528,11 +543,11 @@ fn push_eq(qb: Qb<'_, '_>, segs: &[String], w: &Value, typing: Typing) {
             // The field equals w, or is an array with an item equal to w: exactly what these
             // two containments say for such values (and a GIN index on data can serve them).
             Some(c) => {
-                qb.push("(data @> ");
-                push_json_bind(qb, nest(segs, c.clone()));
+                qb.push("(");
+                push_contains(qb, segs, c.clone());
                 if !scalar {
-                    qb.push(" OR data @> ");
-                    push_json_bind(qb, nest(segs, json!([c])));
+                    qb.push(" OR ");
+                    push_contains(qb, segs, json!([c]));
                 }
                 qb.push(")");
             }
@@ -541,10 +556,10 @@ fn push_eq(qb: Qb<'_, '_>, segs: &[String], w: &Value, typing: Typing) {
                 qb.push("(");
                 if prefilter {
                     // Necessary for structural equality of the field or of an item.
-                    qb.push("(data @> ");
-                    push_json_bind(qb, nest(segs, w.clone()));
-                    qb.push(" OR data @> ");
-                    push_json_bind(qb, nest(segs, json!([w])));
+                    qb.push("(");
+                    push_contains(qb, segs, w.clone());
+                    qb.push(" OR ");
+                    push_contains(qb, segs, json!([w]));
                     qb.push(") AND ");
                 }
                 qb.push("(");
@@ -818,8 +833,7 @@ fn push_all(qb: Qb<'_, '_>, segs: &[String], vs: &[Value]) {
     } else {
         // One containment covers every value it can express (and requires an array).
         let items: Vec<Value> = found.into_iter().filter_map(|(c, _)| c).collect();
-        qb.push("data @> ");
-        push_json_bind(qb, nest(segs, Value::Array(items)));
+        push_contains(qb, segs, Value::Array(items));
     }
     for (_, v) in rest {
         qb.push(" AND ");
