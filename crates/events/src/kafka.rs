@@ -198,7 +198,7 @@ impl EventLog for KafkaLog {
         Ok(Box::new(KafkaReader {
             topic: self.config.topic.clone(),
             partition,
-            consumer,
+            consumer: Arc::new(consumer),
             next: None,
             handed: self
                 .config
@@ -212,7 +212,8 @@ impl EventLog for KafkaLog {
 struct KafkaReader {
     topic: String,
     partition: u32,
-    consumer: StreamConsumer,
+    /// Shared with the blocking calls made off the runtime's threads.
+    consumer: Arc<StreamConsumer>,
     /// The position the consumer will deliver next, once assigned.
     next: Option<u64>,
     /// Events this process appended to the partition, as the broker acknowledged them.
@@ -243,11 +244,15 @@ impl PartitionReader for KafkaReader {
     }
 
     async fn end(&mut self) -> Result<u64, LogError> {
-        let (_, high) = self.consumer.fetch_watermarks(
-            &self.topic,
-            self.partition as i32,
-            Duration::from_secs(10),
-        )?;
+        // A blocking round trip to the broker: off the runtime's threads, so that readers of
+        // other partitions asking at the same time wait for it together, not in turn.
+        let (consumer, topic, partition) =
+            (self.consumer.clone(), self.topic.clone(), self.partition);
+        let (_, high) = tokio::task::spawn_blocking(move || {
+            consumer.fetch_watermarks(&topic, partition as i32, Duration::from_secs(10))
+        })
+        .await
+        .map_err(|e| LogError::Kafka(e.to_string()))??;
         Ok(high.max(0) as u64)
     }
 

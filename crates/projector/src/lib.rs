@@ -136,20 +136,21 @@ impl Projector {
                 continue;
             }
             let reading = Instant::now();
-            // Waiting for events, a commit under way may end, refused: its waiting clients
-            // must not wait for the next event to have it folded again. (Reading stops only
-            // while nothing is read yet, so nothing is lost.)
+            // Waiting for events, the commit under way may be refused: its waiting clients
+            // must not wait for the next event to have it folded again. Only then is the read
+            // abandoned (what it had taken, the log still has).
             let batch = match in_flight.as_mut() {
                 None => self.reader.next_batch(position + 1, BATCH).await?,
                 Some(f) => tokio::select! {
-                    done = &mut f.task => {
+                    biased;
+                    batch = self.reader.next_batch(position + 1, BATCH) => batch?,
+                    () = f.refusal() => {
                         let Some(f) = in_flight.take() else { continue };
-                        if let Some(since) = f.verdict(done, partition)? {
+                        if let Some(since) = f.settle(partition).await? {
                             (position, pending, careful) = (since, None, true);
                         }
                         continue;
                     }
-                    batch = self.reader.next_batch(position + 1, BATCH) => batch?,
                 },
             };
             let read = reading.elapsed();
@@ -162,7 +163,7 @@ impl Projector {
             let started = Instant::now();
             let assume_new = optimistic && !careful;
             careful = false;
-            let (commit, state) = fold_batch(
+            let (mut commit, state) = fold_batch(
                 self.store.as_ref(),
                 partition,
                 position,
@@ -173,6 +174,15 @@ impl Projector {
             .instrument(span.clone())
             .await?;
             let folded = started.elapsed();
+            let outcomes = self.outcomes.as_ref().map(|_| commit.outcomes.clone());
+            if !self.record_outcomes {
+                commit.outcomes.clear();
+            }
+            let reached = commit.position;
+            // Made ready before the previous commit is written, not after.
+            let preparing = Instant::now();
+            let prepared = self.store.prepare(commit)?;
+            let prepared_in = preparing.elapsed();
             if let Some(previous) = in_flight.take() {
                 if let Some(since) = previous.settle(partition).await? {
                     // This batch was folded over the refused one's state: both go again.
@@ -181,23 +191,25 @@ impl Projector {
                 }
             }
             let since = position;
-            position = commit.position;
+            position = reached;
             pending = Some(state);
             let (store, hub) = (self.store.clone(), self.outcomes.clone());
             let events = batch.len();
-            let mut commit = commit;
-            if !self.record_outcomes {
-                commit.outcomes.clear();
-            }
+            let (refuse, refusal) = tokio::sync::oneshot::channel();
             let task = tokio::spawn(
                 async move {
-                    let outcomes = hub.as_ref().map(|_| commit.outcomes.clone());
                     let committing = Instant::now();
-                    store.commit(commit).await?;
+                    if let Err(e) = store.write(prepared).await {
+                        if matches!(e, readmodel::StoreError::Exists) {
+                            let _ = refuse.send(());
+                        }
+                        return Err(e.into());
+                    }
                     tracing::debug!(
                         events,
                         read_ms = read.as_secs_f64() * 1e3,
                         fold_ms = folded.as_secs_f64() * 1e3,
+                        prepare_ms = prepared_in.as_secs_f64() * 1e3,
                         commit_ms = committing.elapsed().as_secs_f64() * 1e3,
                         "batch projected"
                     );
@@ -212,6 +224,7 @@ impl Projector {
             );
             in_flight = Some(InFlight {
                 task,
+                refusal,
                 since,
                 assumed_new: assume_new,
             });
@@ -224,6 +237,8 @@ impl Projector {
 /// A batch's commit under way.
 struct InFlight {
     task: tokio::task::JoinHandle<Result<(), ProjectorError>>,
+    /// Told if the store refuses the commit for an id it holds.
+    refusal: tokio::sync::oneshot::Receiver<()>,
     /// The position the batch follows.
     since: u64,
     /// Whether the batch was folded with `assume_new`.
@@ -231,19 +246,17 @@ struct InFlight {
 }
 
 impl InFlight {
-    /// Waits for the commit; see `verdict`.
-    async fn settle(mut self, partition: u32) -> Result<Option<u64>, ProjectorError> {
-        let done = (&mut self.task).await;
-        self.verdict(done, partition)
+    /// Completes only if the store refuses the commit for an id it holds.
+    async fn refusal(&mut self) {
+        if (&mut self.refusal).await.is_err() {
+            std::future::pending::<()>().await;
+        }
     }
 
-    /// What the commit's end means: `Some(since)` if the store refused an id the fold assumed
-    /// new, and the batch must be folded again from `since`, reading its ids.
-    fn verdict(
-        self,
-        done: Result<Result<(), ProjectorError>, tokio::task::JoinError>,
-        partition: u32,
-    ) -> Result<Option<u64>, ProjectorError> {
+    /// Waits for the commit: `Some(since)` if the store refused an id the fold assumed new,
+    /// and the batch must be folded again from `since`, reading its ids.
+    async fn settle(self, partition: u32) -> Result<Option<u64>, ProjectorError> {
+        let done = self.task.await;
         match done.map_err(|e| ProjectorError::Stopped(e.to_string()))? {
             Err(ProjectorError::Store(readmodel::StoreError::Exists)) if self.assumed_new => {
                 tracing::debug!(

@@ -234,4 +234,28 @@ pub trait ProjectionStore: ReadStore {
     fn refuses_known_ids(&self) -> bool {
         false
     }
+
+    /// Does ahead what writing `commit` takes without the database (by default, nothing), so
+    /// that the projector can do it while the commit before is being written.
+    fn prepare(&self, commit: Commit) -> Result<Prepared, StoreError> {
+        Ok(Prepared(PreparedKind::Commit(commit)))
+    }
+
+    /// Writes what `prepare` made ready: exactly what `commit` does.
+    async fn write(&self, prepared: Prepared) -> Result<(), StoreError> {
+        match prepared.0 {
+            PreparedKind::Commit(commit) => self.commit(commit).await,
+            PreparedKind::Postgres(_) => Err(StoreError::Unavailable(
+                "a commit prepared by another store".into(),
+            )),
+        }
+    }
+}
+
+/// A commit made ready to write by `ProjectionStore::prepare`.
+pub struct Prepared(PreparedKind);
+
+enum PreparedKind {
+    Commit(Commit),
+    Postgres(postgres::Prepared),
 }

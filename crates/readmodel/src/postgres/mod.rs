@@ -23,7 +23,7 @@ use model::outcome::Outcome;
 use model::query::Query;
 use model::{ClassSchema, Object};
 use serde_json::Value;
-use sqlx::postgres::{PgPool, PgPoolOptions};
+use sqlx::postgres::{PgArguments, PgPool, PgPoolOptions};
 use sqlx::{Postgres, QueryBuilder};
 
 use crate::{Change, Commit, ProjectionStore, ReadStore, StoreError, TrackedCount};
@@ -734,7 +734,7 @@ impl ReadStore for PgStore {
 /// The net effect of a commit's changes: the final state of each object and schema (the fold
 /// already resolved their order), and relation changes in order.
 #[derive(Default)]
-struct Net {
+pub(crate) struct Net {
     schemas: Vec<(String, ClassSchema)>,
     objects: Vec<((String, String, String), Option<Object>)>,
     relations: Vec<Change>,
@@ -981,19 +981,24 @@ impl Rows {
         rows
     }
 
-    /// Binds the six arrays, in `write_sql`'s order.
-    fn bind<'q>(&'q self, q: PgQuery<'q>) -> PgQuery<'q> {
-        q.bind(&self.ids)
-            .bind(&self.created)
-            .bind(&self.updated)
-            .bind(&self.data)
-            .bind(&self.rperm)
-            .bind(&self.wperm)
+    /// Encodes the six arrays into `args`, in `write_sql`'s order.
+    fn encode(self, args: &mut PgArguments) -> Result<(), StoreError> {
+        add(args, self.ids)?;
+        add(args, self.created)?;
+        add(args, self.updated)?;
+        add(args, self.data)?;
+        add(args, self.rperm)?;
+        add(args, self.wperm)
     }
 }
 
-/// A query under construction, to bind more values to.
-type PgQuery<'q> = sqlx::query::Query<'q, Postgres, sqlx::postgres::PgArguments>;
+/// Encodes one more argument of a statement.
+fn add<'q, T>(args: &mut PgArguments, value: T) -> Result<(), StoreError>
+where
+    T: sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres> + 'q,
+{
+    sqlx::Arguments::add(args, value).map_err(|e| StoreError::Database(sqlx::Error::Encode(e)))
+}
 
 /// The insert of one class's `Rows`, its arrays bound from `$first`; `guard` is a `WHERE`
 /// clause on the rows, or empty. `replace`: rows may exist and are replaced (an upsert);
@@ -1083,29 +1088,33 @@ impl PgStore {
         tables
     }
 
-    /// Commits creates and updates in a single statement, so a single round trip: the
-    /// position is claimed first and every insert is conditional on the claim, so a batch
-    /// whose partition moved writes nothing. (A statement is its own transaction.)
-    async fn commit_puts(
+    /// Creates and updates as a single statement, so a single round trip: the position is
+    /// claimed first and every insert is conditional on the claim, so a batch whose partition
+    /// moved writes nothing. (A statement is its own transaction.) Its arguments are encoded
+    /// here, ahead of the write.
+    fn puts_statement(
         &self,
         (partition, since, position): (u32, u64, u64),
         puts: HashMap<(String, String), Puts>,
         outcomes: &[(uuid::Uuid, Outcome)],
-    ) -> Result<(), StoreError> {
+    ) -> Result<Statement, StoreError> {
         let r = ident(&self.root);
         let guard = " WHERE EXISTS (SELECT 1 FROM claimed)";
         let mut sql = format!(
             "WITH claimed AS (UPDATE {r}.positions SET position = $2 \
              WHERE partition = $1 AND position = $3 RETURNING 1)"
         );
+        let mut args = PgArguments::default();
+        add(&mut args, partition as i32)?;
+        add(&mut args, position as i64)?;
+        add(&mut args, since as i64)?;
         let mut next = 4;
-        let tables = self.put_rows(puts);
-        for (i, (table, replace, _)) in tables.iter().enumerate() {
-            let write = write_sql(table, next, guard, *replace);
+        for (i, (table, replace, rows)) in self.put_rows(puts).into_iter().enumerate() {
+            let write = write_sql(&table, next, guard, replace);
             sql.push_str(&format!(", put{i} AS ({write})"));
+            rows.encode(&mut args)?;
             next += 6;
         }
-        let (ids, values) = outcome_rows(outcomes);
         let notify = if outcomes.is_empty() {
             "NULL".to_string()
         } else {
@@ -1113,33 +1122,41 @@ impl PgStore {
                 ", stored AS ({})",
                 outcomes_sql(&r, next, 1, 2, guard)
             ));
+            let (ids, values) = outcome_rows(outcomes);
+            let notice = outcome_notice(partition, position, &ids, &values);
+            add(&mut args, ids)?;
+            add(&mut args, values)?;
+            add(&mut args, self.outcome_channel())?;
+            add(&mut args, notice)?;
             format!(
                 "CASE WHEN EXISTS (SELECT 1 FROM claimed) THEN pg_notify(${}, ${}) END",
                 next + 2,
                 next + 3
             )
         };
-        // Not waiting for the WAL flush: see `commit`.
+        // Not waiting for the WAL flush: see `write_general`.
         sql.push_str(&format!(
             " SELECT EXISTS (SELECT 1 FROM claimed), \
              set_config('synchronous_commit', 'off', true), {notify}"
         ));
-        let mut q = sqlx::query(&sql)
-            .bind(partition as i32)
-            .bind(position as i64)
-            .bind(since as i64);
-        for (_, _, rows) in &tables {
-            q = rows.bind(q);
-        }
-        if !outcomes.is_empty() {
-            q = q
-                .bind(&ids)
-                .bind(&values)
-                .bind(self.outcome_channel())
-                .bind(outcome_notice(partition, position, &ids, &values));
-        }
-        let claimed: bool = sqlx::Row::try_get(&q.fetch_one(&self.pool).await?, 0)?;
-        if claimed {
+        Ok(Statement {
+            sql,
+            args,
+            partition,
+            since,
+        })
+    }
+
+    /// Runs a `puts_statement`.
+    async fn write_statement(&self, statement: Statement) -> Result<(), StoreError> {
+        let Statement {
+            sql,
+            args,
+            partition,
+            since,
+        } = statement;
+        let row = sqlx::query_with(&sql, args).fetch_one(&self.pool).await?;
+        if sqlx::Row::try_get::<bool, _>(&row, 0)? {
             Ok(())
         } else {
             Err(self.moved(partition, since).await)
@@ -1169,9 +1186,46 @@ impl PgStore {
 #[async_trait]
 impl ProjectionStore for PgStore {
     async fn commit(&self, commit: Commit) -> Result<(), StoreError> {
+        let prepared = self.prepare(commit)?;
+        self.write(prepared).await
+    }
+
+    fn refuses_known_ids(&self) -> bool {
+        true
+    }
+
+    fn prepare(&self, mut commit: Commit) -> Result<crate::Prepared, StoreError> {
+        let announced = crate::auth_changes_of(&commit.changes);
+        let mut net = net_effect(std::mem::take(&mut commit.changes));
+        let prepared = if commit.since > 0 && announced.is_empty() && self.puts_only(&net) {
+            let (_, puts) = net.take_objects();
+            let at = (commit.partition, commit.since, commit.position);
+            Prepared::Puts(self.puts_statement(at, puts, &commit.outcomes)?)
+        } else {
+            Prepared::General {
+                commit,
+                net,
+                announced,
+            }
+        };
+        Ok(crate::Prepared(crate::PreparedKind::Postgres(prepared)))
+    }
+
+    async fn write(&self, prepared: crate::Prepared) -> Result<(), StoreError> {
+        let written = match prepared.0 {
+            crate::PreparedKind::Postgres(Prepared::Puts(statement)) => {
+                self.write_statement(statement).await
+            }
+            crate::PreparedKind::Postgres(Prepared::General {
+                commit,
+                net,
+                announced,
+            }) => self.write_general(commit, net, announced).await,
+            crate::PreparedKind::Commit(commit) => self.commit(commit).await,
+        };
         // Created objects are plain inserts: one whose id is stored fails on the primary key
         // (the only unique index a commit can violate: its other inserts skip conflicts).
-        self.commit_changes(commit).await.map_err(|e| match &e {
+        written.map_err(|e| match &e {
             StoreError::Database(sqlx::Error::Database(d))
                 if d.code().as_deref() == Some("23505") =>
             {
@@ -1180,27 +1234,37 @@ impl ProjectionStore for PgStore {
             _ => e,
         })
     }
+}
 
-    fn refuses_known_ids(&self) -> bool {
-        true
-    }
+/// A commit made ready by `PgStore::prepare`.
+pub(crate) enum Prepared {
+    /// Creates and updates of known apps: one statement, its arguments encoded.
+    Puts(Statement),
+    /// Anything else, for the general transaction (`changes` already folded into `net`).
+    General {
+        commit: Commit,
+        net: Net,
+        announced: Vec<crate::AuthChange>,
+    },
+}
+
+/// A statement and its encoded arguments.
+pub(crate) struct Statement {
+    sql: String,
+    args: PgArguments,
+    partition: u32,
+    since: u64,
 }
 
 impl PgStore {
-    async fn commit_changes(&self, commit: Commit) -> Result<(), StoreError> {
+    /// Writes any commit in one transaction, a statement per kind of change.
+    async fn write_general(
+        &self,
+        commit: Commit,
+        mut net: Net,
+        announced: Vec<crate::AuthChange>,
+    ) -> Result<(), StoreError> {
         let r = ident(&self.root);
-        let announced = crate::auth_changes_of(&commit.changes);
-        let mut net = net_effect(commit.changes);
-        if commit.since > 0 && announced.is_empty() && self.puts_only(&net) {
-            let (_, puts) = net.take_objects();
-            return self
-                .commit_puts(
-                    (commit.partition, commit.since, commit.position),
-                    puts,
-                    &commit.outcomes,
-                )
-                .await;
-        }
         // The read model is derived from the log and its positions commit with its changes, so
         // a commit lost in a PostgreSQL crash is one the projector makes again from the log, with
         // the same outcome (the fold is deterministic). It need not wait for its WAL flush.
@@ -1295,7 +1359,9 @@ impl PgStore {
             .await?;
         }
         for (table, replace, rows) in self.put_rows(puts) {
-            rows.bind(sqlx::query(&write_sql(&table, 1, "", replace)))
+            let mut args = PgArguments::default();
+            rows.encode(&mut args)?;
+            sqlx::query_with(&write_sql(&table, 1, "", replace), args)
                 .execute(&mut *tx)
                 .await?;
         }
