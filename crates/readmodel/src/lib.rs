@@ -257,5 +257,5 @@ pub struct Prepared(PreparedKind);
 
 enum PreparedKind {
     Commit(Commit),
-    Postgres(postgres::Prepared),
+    Postgres(Box<postgres::Prepared>),
 }

@@ -1208,19 +1208,21 @@ impl ProjectionStore for PgStore {
                 announced,
             }
         };
-        Ok(crate::Prepared(crate::PreparedKind::Postgres(prepared)))
+        Ok(crate::Prepared(crate::PreparedKind::Postgres(Box::new(
+            prepared,
+        ))))
     }
 
     async fn write(&self, prepared: crate::Prepared) -> Result<(), StoreError> {
         let written = match prepared.0 {
-            crate::PreparedKind::Postgres(Prepared::Puts(statement)) => {
-                self.write_statement(statement).await
-            }
-            crate::PreparedKind::Postgres(Prepared::General {
-                commit,
-                net,
-                announced,
-            }) => self.write_general(commit, net, announced).await,
+            crate::PreparedKind::Postgres(prepared) => match *prepared {
+                Prepared::Puts(statement) => self.write_statement(statement).await,
+                Prepared::General {
+                    commit,
+                    net,
+                    announced,
+                } => self.write_general(commit, net, announced).await,
+            },
             crate::PreparedKind::Commit(commit) => self.commit(commit).await,
         };
         // Created objects are plain inserts: one whose id is stored fails on the primary key
