@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use futures::future::join_all;
+use futures::FutureExt;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::config::ClientConfig;
@@ -290,9 +291,11 @@ impl PartitionReader for KafkaReader {
                     None => Polled::Read(read(&self.consumer.recv().await?, want)?),
                 }
             } else {
-                match tokio::time::timeout(Duration::ZERO, self.consumer.recv()).await {
-                    Ok(msg) => Polled::Read(read(&msg?, want)?),
-                    Err(_) => break,
+                // Once it holds events a read never waits: a caller may drop a waiting read (the
+                // projector does), and what the read holds would be lost to it.
+                match self.consumer.recv().now_or_never() {
+                    Some(msg) => Polled::Read(read(&msg?, want)?),
+                    None => break,
                 }
             };
             match polled {

@@ -139,7 +139,7 @@ impl Projector {
             // Waiting for events, the commit under way may be refused: its waiting clients
             // must not wait for the next event to have it folded again. Only then is the read
             // abandoned (what it had taken, the log still has).
-            let batch = match in_flight.as_mut() {
+            let mut batch = match in_flight.as_mut() {
                 None => self.reader.next_batch(position + 1, BATCH).await?,
                 Some(f) => tokio::select! {
                     biased;
@@ -153,6 +153,18 @@ impl Projector {
                     }
                 },
             };
+            // What arrives while the commit before is being written joins this batch: it could
+            // not be written sooner, and one commit for all of it spares it a commit's wait.
+            if let Some(f) = in_flight.as_mut() {
+                while batch.len() < BATCH && !f.is_finished() {
+                    let from = batch.last().map_or(position + 1, |e| e.position + 1);
+                    tokio::select! {
+                        biased;
+                        () = f.finished() => break,
+                        more = self.reader.next_batch(from, BATCH - batch.len()) => batch.extend(more?),
+                    }
+                }
+            }
             let read = reading.elapsed();
             let span = tracing::debug_span!(
                 "project",
@@ -224,6 +236,7 @@ impl Projector {
             );
             in_flight = Some(InFlight {
                 task,
+                result: None,
                 refusal,
                 since,
                 assumed_new: assume_new,
@@ -237,6 +250,8 @@ impl Projector {
 /// A batch's commit under way.
 struct InFlight {
     task: tokio::task::JoinHandle<Result<(), ProjectorError>>,
+    /// The task's end, once `finished` has seen it.
+    result: Option<Result<Result<(), ProjectorError>, tokio::task::JoinError>>,
     /// Told if the store refuses the commit for an id it holds.
     refusal: tokio::sync::oneshot::Receiver<()>,
     /// The position the batch follows.
@@ -253,10 +268,25 @@ impl InFlight {
         }
     }
 
+    fn is_finished(&self) -> bool {
+        self.result.is_some() || self.task.is_finished()
+    }
+
+    /// Waits for the commit to end, written or not. Stopping the wait loses nothing.
+    async fn finished(&mut self) {
+        if self.result.is_none() {
+            self.result = Some((&mut self.task).await);
+        }
+    }
+
     /// Waits for the commit: `Some(since)` if the store refused an id the fold assumed new,
     /// and the batch must be folded again from `since`, reading its ids.
-    async fn settle(self, partition: u32) -> Result<Option<u64>, ProjectorError> {
-        let done = self.task.await;
+    async fn settle(mut self, partition: u32) -> Result<Option<u64>, ProjectorError> {
+        self.finished().await;
+        let done = match self.result.take() {
+            Some(done) => done,
+            None => return Err(ProjectorError::Stopped("commit task lost".into())),
+        };
         match done.map_err(|e| ProjectorError::Stopped(e.to_string()))? {
             Err(ProjectorError::Store(readmodel::StoreError::Exists)) if self.assumed_new => {
                 tracing::debug!(
