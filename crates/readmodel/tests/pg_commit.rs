@@ -73,16 +73,54 @@ fn refused(r: Result<(), StoreError>, expected: u64, found: u64) {
     }
 }
 
+/// A store on a fresh root schema, and a pool to look at it with.
+struct Fresh {
+    url: String,
+    root: String,
+    store: PgStore,
+    pool: sqlx::PgPool,
+}
+
+impl Fresh {
+    async fn new(prefix: &str) -> Fresh {
+        let url = std::env::var("CHRONICLE_TEST_DATABASE_URL")
+            .expect("CHRONICLE_TEST_DATABASE_URL must point at a PostgreSQL database");
+        let root = format!(
+            "{prefix}_{}",
+            &uuid::Uuid::new_v4().simple().to_string()[..12]
+        );
+        let store = PgStore::connect(&url, &root, 2).await.unwrap();
+        let pool = sqlx::PgPool::connect(&url).await.unwrap();
+        Fresh {
+            url,
+            root,
+            store,
+            pool,
+        }
+    }
+
+    async fn app_schema(&self) -> String {
+        sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE nspname LIKE $1 || '\\_%'")
+            .bind(&self.root)
+            .fetch_one(&self.pool)
+            .await
+            .unwrap()
+    }
+
+    async fn drop(self) {
+        for schema in [self.app_schema().await, self.root.clone()] {
+            sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
+                .execute(&self.pool)
+                .await
+                .unwrap();
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_commit_from_a_position_the_partition_left_is_refused_and_writes_nothing() {
-    let url = std::env::var("CHRONICLE_TEST_DATABASE_URL")
-        .expect("CHRONICLE_TEST_DATABASE_URL must point at a PostgreSQL database");
-    let root = format!(
-        "commit_{}",
-        &uuid::Uuid::new_v4().simple().to_string()[..12]
-    );
-    let store = PgStore::connect(&url, &root, 2).await.unwrap();
-    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let fresh = Fresh::new("commit").await;
+    let (store, pool, root) = (&fresh.store, &fresh.pool, &fresh.root);
 
     // The first commit makes the class (the general way); the second only creates (one
     // statement).
@@ -99,7 +137,7 @@ async fn a_commit_from_a_position_the_partition_left_is_refused_and_writes_nothi
         .await
         .unwrap();
     assert_eq!(store.position(0).await.unwrap(), 4);
-    assert_eq!(outcome_count(&pool, &root).await, 3);
+    assert_eq!(outcome_count(pool, root).await, 3);
 
     // A rival folded from 2 as well: refused, the one-statement way and the general way.
     refused(
@@ -129,7 +167,7 @@ async fn a_commit_from_a_position_the_partition_left_is_refused_and_writes_nothi
     );
 
     assert_eq!(store.position(0).await.unwrap(), 4);
-    assert_eq!(outcome_count(&pool, &root).await, 3);
+    assert_eq!(outcome_count(pool, root).await, 3);
     for (id, n) in [
         ("a", Some(2)),
         ("b", Some(1)),
@@ -153,44 +191,23 @@ async fn a_commit_from_a_position_the_partition_left_is_refused_and_writes_nothi
     assert_eq!(store.position(0).await.unwrap(), 6);
     let c = store.get(APP, "Thing", "c").await.unwrap();
     assert_eq!(c.and_then(|o| o.get("n").and_then(|v| v.as_i64())), Some(3));
-
-    let app_schema: String = sqlx::query_scalar(
-        "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE $1 || '\\_%'",
-    )
-    .bind(&root)
-    .fetch_one(&pool)
-    .await
-    .unwrap();
-    for schema in [&app_schema, &root] {
-        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-            .execute(&pool)
-            .await
-            .unwrap();
-    }
+    fresh.drop().await;
 }
 
 #[tokio::test]
 async fn a_read_model_made_before_the_narrower_gin_index_gets_it_at_start() {
-    let url = std::env::var("CHRONICLE_TEST_DATABASE_URL")
-        .expect("CHRONICLE_TEST_DATABASE_URL must point at a PostgreSQL database");
-    let root = format!("gin_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let store = PgStore::connect(&url, &root, 2).await.unwrap();
-    let pool = sqlx::PgPool::connect(&url).await.unwrap();
+    let mut fresh = Fresh::new("gin").await;
     let schema = Change::PutSchema {
         app: APP.into(),
         schema: ClassSchema::new("Thing"),
     };
-    store
+    fresh
+        .store
         .commit(commit(0, 2, vec![schema, put("a", 1)], &["a"]))
         .await
         .unwrap();
-    let app_schema: String = sqlx::query_scalar(
-        "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE $1 || '\\_%'",
-    )
-    .bind(&root)
-    .fetch_one(&pool)
-    .await
-    .unwrap();
+    let (pool, root) = (fresh.pool.clone(), fresh.root.clone());
+    let app_schema = fresh.app_schema().await;
     let indexes = || {
         let (pool, app_schema) = (pool.clone(), app_schema.clone());
         async move {
@@ -227,20 +244,14 @@ async fn a_read_model_made_before_the_narrower_gin_index_gets_it_at_start() {
     ] {
         sqlx::query(&stmt).execute(&pool).await.unwrap();
     }
-    drop(store);
-    let store = PgStore::connect(&url, &root, 2).await.unwrap();
+    // A process starting on it migrates it.
+    fresh.store = PgStore::connect(&fresh.url, &root, 2).await.unwrap();
     let after = indexes().await;
     assert_eq!(
         after.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
         ["Thing_fields"],
         "{after:?}"
     );
-    assert!(store.get(APP, "Thing", "a").await.unwrap().is_some());
-
-    for schema in [&app_schema, &root] {
-        sqlx::query(&format!("DROP SCHEMA \"{schema}\" CASCADE"))
-            .execute(&pool)
-            .await
-            .unwrap();
-    }
+    assert!(fresh.store.get(APP, "Thing", "a").await.unwrap().is_some());
+    fresh.drop().await;
 }
