@@ -255,3 +255,64 @@ async fn a_read_model_made_before_the_narrower_gin_index_gets_it_at_start() {
     assert!(fresh.store.get(APP, "Thing", "a").await.unwrap().is_some());
     fresh.drop().await;
 }
+
+#[tokio::test]
+async fn permissions_reach_their_columns_whatever_the_entries_hold() {
+    let fresh = Fresh::new("perm").await;
+    // Entries with the characters an array literal gives a meaning to.
+    let readers = [
+        "*",
+        "role:a \"quoted\" b",
+        "role:back\\slash",
+        "u,{1}",
+        "NULL",
+        "",
+    ];
+    let mut acl = serde_json::Map::new();
+    for r in readers {
+        acl.insert(r.into(), json!({"read": true}));
+    }
+    acl.insert("w\"\\".into(), json!({"write": true}));
+    let mut secured = object("s", 1);
+    secured
+        .fields
+        .insert("ACL".into(), serde_json::Value::Object(acl));
+    let schema = Change::PutSchema {
+        app: APP.into(),
+        schema: ClassSchema::new("Thing"),
+    };
+    // The general way makes the class; the one-statement way writes the object as created,
+    // then as replaced.
+    fresh
+        .store
+        .commit(commit(0, 1, vec![schema], &[]))
+        .await
+        .unwrap();
+    for (since, created) in [(1, true), (2, false)] {
+        let change = Change::PutObject {
+            app: APP.into(),
+            class: "Thing".into(),
+            object: secured.clone(),
+            created,
+        };
+        fresh
+            .store
+            .commit(commit(since, since + 1, vec![change], &["s"]))
+            .await
+            .unwrap();
+        let (rperm, wperm): (Vec<String>, Vec<String>) = sqlx::query_as(&format!(
+            "SELECT _rperm, _wperm FROM \"{}\".\"Thing\" WHERE object_id = 's'",
+            fresh.app_schema().await
+        ))
+        .fetch_one(&fresh.pool)
+        .await
+        .unwrap();
+        let mut got = rperm.clone();
+        got.sort();
+        let mut want: Vec<String> = readers.iter().map(|r| r.to_string()).collect();
+        want.sort();
+        assert_eq!(got, want, "{rperm:?}");
+        assert_eq!(wperm, ["w\"\\"]);
+    }
+    fresh.drop().await;
+}

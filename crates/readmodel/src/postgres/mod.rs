@@ -1225,11 +1225,13 @@ impl ProjectionStore for PgStore {
             },
             crate::PreparedKind::Commit(commit) => self.commit(commit).await,
         };
-        // Created objects are plain inserts: one whose id is stored fails on the primary key
-        // (the only unique index a commit can violate: its other inserts skip conflicts).
+        // Created objects are plain inserts: one whose id is stored fails on its table's primary
+        // key (the only unique index of ours a commit can violate: its other inserts skip
+        // conflicts). Not so a violation in the catalog (two processes making one table).
         written.map_err(|e| match &e {
             StoreError::Database(sqlx::Error::Database(d))
-                if d.code().as_deref() == Some("23505") =>
+                if d.code().as_deref() == Some("23505")
+                    && d.constraint().is_some_and(|c| !c.starts_with("pg_")) =>
             {
                 StoreError::Exists
             }
