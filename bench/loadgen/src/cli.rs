@@ -38,6 +38,13 @@ pub struct Args {
     #[arg(long, value_enum)]
     pub scenario: Scenario,
 
+    /// Total requests per second, spread evenly over the run (open loop). Each request is due
+    /// at its slot and its latency counts from then, so a server that falls behind shows it in
+    /// the percentiles instead of slowing the load (no coordinated omission). Without it each
+    /// worker sends its next request as soon as the previous one is answered (closed loop).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..=1_000_000))]
+    pub rate: Option<u32>,
+
     /// Per-request timeout in seconds; a request that takes longer counts as a transport error.
     #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=300))]
     pub timeout: u64,

@@ -61,10 +61,13 @@ async fn run(args: Args) -> Result<ExitCode> {
     let scenario = args.scenario;
 
     eprintln!(
-        "loadgen: {} against {}, {} connections, {} s warm-up + {} s measured",
+        "loadgen: {} against {}, {} connections{}, {} s warm-up + {} s measured",
         scenario.name(),
         target.base(),
         args.connections,
+        args.rate
+            .map(|rate| format!(" sending {rate} requests/s"))
+            .unwrap_or_default(),
         args.warmup,
         args.duration
     );
@@ -89,6 +92,7 @@ async fn run(args: Args) -> Result<ExitCode> {
         Duration::from_secs(args.warmup),
         Duration::from_secs(args.duration),
         timeout,
+        args.rate,
     )
     .await?;
 
@@ -106,6 +110,7 @@ async fn run(args: Args) -> Result<ExitCode> {
     let summary = Summary {
         scenario: prepared.scenario().name(),
         connections: args.connections,
+        rate: args.rate,
         duration_secs: args.duration,
         warmup_secs: args.warmup,
         stats,

@@ -13,6 +13,8 @@ pub const MAX_FAILURE_RATIO: f64 = 0.001;
 pub struct Summary {
     pub scenario: &'static str,
     pub connections: u32,
+    /// Requests per second asked for (open loop), if any.
+    pub rate: Option<u32>,
     pub duration_secs: u64,
     pub warmup_secs: u64,
     pub stats: Stats,
@@ -111,11 +113,19 @@ impl Summary {
         .join("\n")
     }
 
+    /// The scenario, and the rate asked for in an open-loop run.
+    fn label(&self) -> String {
+        match self.rate {
+            Some(rate) => format!("{} at {rate}/s", self.scenario),
+            None => self.scenario.to_string(),
+        }
+    }
+
     pub fn markdown_row(&self) -> String {
         let l = self.latency();
         format!(
             "| {} | {} | {} | {} | {} | {} | {:.0} | {:.2} | {:.2} | {:.2} | {:.2} | {:.2} | {} |",
-            self.scenario,
+            self.label(),
             self.connections,
             self.duration_secs,
             self.stats.ok,
@@ -148,6 +158,7 @@ impl Summary {
         json!({
             "scenario": self.scenario,
             "connections": self.connections,
+            "rate_rps": self.rate,
             "duration_s": self.duration_secs,
             "warmup_s": self.warmup_secs,
             "measured_s": round(self.stats.measured_secs, 3),

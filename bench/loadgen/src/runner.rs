@@ -1,6 +1,7 @@
 //! The timed run: one task per worker, each on its own keep-alive client, recording latencies after the warm-up.
 
 use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -88,23 +89,57 @@ impl Stats {
     }
 }
 
-/// Runs every worker for `warmup + duration` and merges what they measured.
+/// The schedule of an open-loop run: request `k` is due at `start + k / rate`, whichever worker
+/// is free to send it.
+#[derive(Debug)]
+struct Pacer {
+    start: Instant,
+    interval: Duration,
+    next: AtomicU64,
+}
+
+impl Pacer {
+    fn new(start: Instant, rate: u32) -> Self {
+        Pacer {
+            start,
+            interval: Duration::from_secs(1) / rate,
+            next: AtomicU64::new(0),
+        }
+    }
+
+    /// When the next unclaimed request is due.
+    fn claim(&self) -> Instant {
+        let k = self.next.fetch_add(1, Ordering::Relaxed);
+        let offset = self.interval.as_nanos().saturating_mul(u128::from(k));
+        self.start + Duration::from_nanos(u64::try_from(offset).unwrap_or(u64::MAX))
+    }
+}
+
+/// Runs every worker for `warmup + duration` and merges what they measured; with a `rate`
+/// the workers share one schedule of requests (open loop) instead of each sending back to back.
 pub async fn run(
     prepared: Arc<Prepared>,
     clients: &[Client],
     warmup: Duration,
     duration: Duration,
     request_timeout: Duration,
+    rate: Option<u32>,
 ) -> Result<Stats> {
     let start = Instant::now();
     let warmup_end = start + warmup;
     let end = warmup_end + duration;
+    let pacer = rate.map(|rate| Arc::new(Pacer::new(start, rate)));
     let mut tasks = JoinSet::new();
     for (index, client) in clients.iter().enumerate() {
         let prepared = Arc::clone(&prepared);
         let client = client.clone();
         let worker = u32::try_from(index).unwrap_or(u32::MAX);
-        tasks.spawn(worker_loop(worker, client, prepared, warmup_end, end));
+        let window = Window {
+            warmup_end,
+            end,
+            pacer: pacer.clone(),
+        };
+        tasks.spawn(worker_loop(worker, client, prepared, window));
     }
     // Every request has its own timeout, so workers end by `end + request_timeout`;
     // the guard below only protects against a bug, so the run is always bounded.
@@ -123,22 +158,39 @@ pub async fn run(
     Ok(total)
 }
 
+/// When a worker's requests count and stop, and the shared schedule of an open-loop run.
+struct Window {
+    warmup_end: Instant,
+    end: Instant,
+    pacer: Option<Arc<Pacer>>,
+}
+
 async fn worker_loop(
     worker: u32,
     client: Client,
     prepared: Arc<Prepared>,
-    warmup_end: Instant,
-    end: Instant,
+    window: Window,
 ) -> Result<Stats> {
+    let Window {
+        warmup_end,
+        end,
+        pacer,
+    } = window;
     let mut stats = Stats::new()?;
     let mut rng = Rng::for_stream(u64::from(worker));
     let mut seq: u64 = 0;
     let mut last_done = warmup_end;
     loop {
-        let started = Instant::now();
+        // A request's latency counts from when it was due: in an open-loop run, time spent
+        // waiting for a free worker because the server fell behind is part of it.
+        let started = match &pacer {
+            Some(pacer) => pacer.claim(),
+            None => Instant::now(),
+        };
         if started >= end {
             break;
         }
+        tokio::time::sleep_until(started).await;
         let (request, expected) = prepared.request(&client, &mut rng, worker, seq);
         seq += 1;
         let outcome = execute(request, expected).await;
@@ -177,4 +229,21 @@ async fn worker_loop(
         .saturating_duration_since(warmup_end)
         .as_secs_f64();
     Ok(stats)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_open_loop_schedule_spreads_requests_evenly_whoever_claims_them() {
+        let start = Instant::now();
+        let pacer = Pacer::new(start, 4_000);
+        let due: Vec<Duration> = (0..5).map(|_| pacer.claim() - start).collect();
+        let expected: Vec<Duration> = (0..5).map(|k| Duration::from_micros(250 * k)).collect();
+        assert_eq!(due, expected);
+        // Far into a long run the slots do not drift.
+        pacer.next.store(4_000 * 3_600, Ordering::Relaxed);
+        assert_eq!(pacer.claim() - start, Duration::from_secs(3_600));
+    }
 }
