@@ -68,6 +68,28 @@ pub struct Write {
     pub internal: Map<String, Value>,
 }
 
+/// A write as an event holds it, borrowed: what the fold reads, without copying its operations.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct WriteRef<'a> {
+    pub kind: WriteKind,
+    pub class: &'a str,
+    pub object_id: &'a str,
+    pub ops: &'a Map<String, Value>,
+    pub internal: &'a Map<String, Value>,
+}
+
+impl Write {
+    pub fn as_ref(&self) -> WriteRef<'_> {
+        WriteRef {
+            kind: self.kind,
+            class: &self.class,
+            object_id: &self.object_id,
+            ops: &self.ops,
+            internal: &self.internal,
+        }
+    }
+}
+
 /// What an event records.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum EventKind {
@@ -281,12 +303,14 @@ impl Event {
     }
 
     /// The writes this event makes, in order.
-    pub fn writes(&self) -> Vec<Write> {
+    pub fn writes(&self) -> Vec<WriteRef<'_>> {
         let kind = match self.kind {
             EventKind::ObjectCreated => WriteKind::Create,
             EventKind::ObjectUpdated => WriteKind::Update,
             EventKind::ObjectDeleted => WriteKind::Delete,
-            EventKind::Transaction => return self.payload.writes.clone(),
+            EventKind::Transaction => {
+                return self.payload.writes.iter().map(Write::as_ref).collect()
+            }
             EventKind::AnalyticsTracked
             | EventKind::ClassPurged
             | EventKind::SchemaUpdated
@@ -294,12 +318,12 @@ impl Event {
             | EventKind::FileStored
             | EventKind::FileDeleted => return vec![],
         };
-        vec![Write {
+        vec![WriteRef {
             kind,
-            class: self.class.clone().unwrap_or_default(),
-            object_id: self.object_id.clone().unwrap_or_default(),
-            ops: self.payload.ops.clone(),
-            internal: self.payload.internal.clone(),
+            class: self.class.as_deref().unwrap_or_default(),
+            object_id: self.object_id.as_deref().unwrap_or_default(),
+            ops: &self.payload.ops,
+            internal: &self.payload.internal,
         }]
     }
 }
@@ -347,7 +371,7 @@ mod tests {
         assert_eq!(v["requestId"], "req-1");
         let back: Event = serde_json::from_value(v).unwrap();
         assert_eq!(back, e);
-        assert_eq!(back.writes(), vec![w]);
+        assert_eq!(back.writes(), vec![w.as_ref()]);
     }
 
     #[test]

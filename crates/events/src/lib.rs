@@ -10,7 +10,7 @@ mod sqlite;
 
 pub use envelope::{
     Actor, Event, EventKind, FileRecord, Origin, Payload, StoredEvent, Tracked, Write, WriteKind,
-    ENVELOPE_VERSION,
+    WriteRef, ENVELOPE_VERSION,
 };
 pub use error::LogError;
 pub use kafka::{KafkaConfig, KafkaLog};

@@ -2,9 +2,10 @@
 //! changes not yet committed, so later events in a batch see earlier ones; a transaction's writes
 //! go to a scratch layer first and reach the overlay only if all of them apply.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
-use events::{Actor, EventKind, StoredEvent, Write, WriteKind};
+use events::{Actor, EventKind, StoredEvent, WriteKind, WriteRef};
 use model::schema_change::SchemaChange;
 use model::write::{self, Applied};
 use model::{ClassSchema, Object, ParseError};
@@ -15,14 +16,10 @@ use model::outcome::{Outcome, WriteResult};
 type ObjectKey = (String, String, String);
 type ClassKey = (String, String);
 
-/// The objects and schemas a folded batch left, for folding the next one before it commits.
+/// The objects and schemas a folded batch left, for folding the next one before it commits:
+/// a layer (its changes gone to the commit) that the next fold reads through, not a copy.
 #[derive(Default)]
-pub struct Pending {
-    objects: HashMap<ObjectKey, Option<Object>>,
-    schemas: HashMap<ClassKey, Option<ClassSchema>>,
-    purged: HashSet<ClassKey>,
-    stripped: Vec<(ClassKey, String)>,
-}
+pub struct Pending(Layer);
 
 /// Changes not in the store yet. `purged` classes had every object deleted: below this layer
 /// they have none, and `objects` holds only what was written to them after the purge.
@@ -72,15 +69,24 @@ struct View<'a> {
     /// Objects the batch touches, as the store had them before it: fetched in one query per
     /// class instead of one per event.
     before: &'a Before,
+    /// What the previous batch left, if it may not be committed yet.
+    pending: Option<&'a Layer>,
     committed: &'a Layer,
     scratch: Layer,
 }
 
 impl View<'_> {
+    /// The layers above the store, the latest first.
+    fn layers(&self) -> impl Iterator<Item = &Layer> {
+        [Some(&self.scratch), Some(self.committed), self.pending]
+            .into_iter()
+            .flatten()
+    }
+
     async fn object(&self, app: &str, class: &str, id: &str) -> Result<Option<Object>, StoreError> {
         let key = (app.to_string(), class.to_string(), id.to_string());
         let class_key = (key.0.clone(), key.1.clone());
-        for layer in [&self.scratch, self.committed] {
+        for layer in self.layers() {
             if let Some(o) = layer.objects.get(&key) {
                 return Ok(o.clone());
             }
@@ -90,14 +96,9 @@ impl View<'_> {
         }
         let mut found = match self.before.objects.get(&key) {
             Some(o) => o.clone(),
-            None if self.before.purged.contains(&class_key) => None,
-            None => {
-                let mut stored = self.store.get(app, class, id).await?;
-                strip_one(&mut stored, &class_key, &self.before.stripped);
-                stored
-            }
+            None => self.store.get(app, class, id).await?,
         };
-        for layer in [self.committed, &self.scratch] {
+        for layer in self.layers() {
             strip_one(&mut found, &class_key, &layer.stripped);
         }
         Ok(found)
@@ -134,11 +135,8 @@ impl View<'_> {
                 ids.insert(o.object_id().to_string());
             }
         }
-        for objects in [
-            &self.committed.objects,
-            &self.scratch.objects,
-            &self.before.objects,
-        ] {
+        let layers = self.layers().map(|layer| &layer.objects);
+        for objects in layers.chain([&self.before.objects]) {
             for (a, c, id) in objects.keys() {
                 if a == app && c == class {
                     ids.insert(id.clone());
@@ -158,26 +156,19 @@ impl View<'_> {
     /// what the layers above it created and deleted.
     async fn count(&self, app: &str, class: &str) -> Result<u64, StoreError> {
         let class_key = (app.to_string(), class.to_string());
-        // Levels from the bottom up, stopping below the latest purge (nothing under it shows).
-        let mut levels = vec![&self.scratch.objects];
+        // Levels from the top down, stopping at the latest purge (nothing under it shows).
+        let mut levels = Vec::new();
         let mut store_shows = true;
-        for (objects, purged) in [
-            (
-                &self.committed.objects,
-                self.scratch.purged.contains(&class_key),
-            ),
-            (
-                &self.before.objects,
-                self.committed.purged.contains(&class_key),
-            ),
-        ] {
-            if purged {
+        for layer in self.layers() {
+            levels.push(&layer.objects);
+            if layer.purged.contains(&class_key) {
                 store_shows = false;
                 break;
             }
-            levels.push(objects);
         }
-        store_shows = store_shows && !self.before.purged.contains(&class_key);
+        if store_shows {
+            levels.push(&self.before.objects);
+        }
         let mut verdicts: HashMap<&str, bool> = HashMap::new();
         for objects in levels.into_iter().rev() {
             for ((a, c, id), o) in objects {
@@ -208,40 +199,39 @@ impl View<'_> {
     }
 
     /// The class's schema, and whether the class exists yet.
-    async fn schema(&self, app: &str, class: &str) -> Result<(ClassSchema, bool), StoreError> {
+    async fn schema(
+        &self,
+        app: &str,
+        class: &str,
+    ) -> Result<(Cow<'_, ClassSchema>, bool), StoreError> {
         let key = (app.to_string(), class.to_string());
-        let mut stored = None;
-        for layer in [&self.scratch, self.committed] {
-            if let Some(s) = layer.schemas.get(&key) {
-                stored = Some(s.clone());
-                break;
-            }
-        }
-        let stored = match stored.or_else(|| self.before.schemas.get(&key).cloned()) {
-            Some(s) => s,
-            None => self.store.schema(app, class).await?,
+        let held = self
+            .layers()
+            .find_map(|layer| layer.schemas.get(&key))
+            .or_else(|| self.before.schemas.get(&key));
+        let stored = match held {
+            Some(s) => s.as_ref().map(Cow::Borrowed),
+            None => self.store.schema(app, class).await?.map(Cow::Owned),
         };
         Ok(match stored {
             Some(s) => (s, true),
-            None => (ClassSchema::new(class), false),
+            None => (Cow::Owned(ClassSchema::new(class)), false),
         })
     }
 
-    /// Records a write that applied; `created` if no object had its id before it.
+    /// Records a write that applied; `created` if no object had its id before it, `schema` the
+    /// class's new schema if the write changes it.
     fn record(
         &mut self,
         app: &str,
         class: &str,
-        (schema, exists): (ClassSchema, bool),
+        schema: Option<ClassSchema>,
         applied: Applied,
         created: bool,
     ) {
         let (app, class) = (app.to_string(), class.to_string());
         let id = applied.object.object_id().to_string();
-        // The first object of a class creates the class, even with no fields of its own.
-        if !applied.new_fields.is_empty() || !exists {
-            let mut schema = schema;
-            schema.fields.extend(applied.new_fields);
+        if let Some(schema) = schema {
             self.scratch
                 .schemas
                 .insert((app.clone(), class.clone()), Some(schema.clone()));
@@ -276,9 +266,9 @@ impl View<'_> {
         app: &str,
         at: &str,
         actor: &Actor,
-        w: &Write,
+        w: WriteRef<'_>,
     ) -> Result<Result<WriteResult, ParseError>, StoreError> {
-        let current = self.object(app, &w.class, &w.object_id).await?;
+        let current = self.object(app, w.class, w.object_id).await?;
         // An update or delete the actor's ACL entries do not allow is, to them, of nothing.
         if let (WriteKind::Update | WriteKind::Delete, Some(cur)) = (w.kind, &current) {
             if let Some(groups) = writers(actor) {
@@ -291,11 +281,11 @@ impl View<'_> {
             WriteKind::Create => write::WriteKind::Create,
             _ => write::WriteKind::Update,
         };
-        let ops = match write::parse_body(&w.ops, kind) {
+        let ops = match write::parse_body(w.ops, kind) {
             Ok(ops) => ops,
             Err(e) => return Ok(Err(e)),
         };
-        let schema = self.schema(app, &w.class).await?;
+        let (schema, exists) = self.schema(app, w.class).await?;
         let applied = match (w.kind, &current) {
             (WriteKind::Create, Some(_)) => {
                 return Ok(Err(ParseError::new(
@@ -303,19 +293,23 @@ impl View<'_> {
                     "A duplicate value for a field with unique values was provided",
                 )))
             }
-            (WriteKind::Create, None) => write::create(&schema.0, &w.object_id, at, &ops),
+            (WriteKind::Create, None) => write::create(&schema, w.object_id, at, &ops),
             (_, None) => return Ok(Err(ParseError::not_found())),
-            (WriteKind::Update, Some(cur)) => write::update(&schema.0, cur, at, &ops),
+            (WriteKind::Update, Some(cur)) => write::update(&schema, cur, at, &ops),
             (WriteKind::Delete, Some(cur)) => {
-                let key = (app.to_string(), w.class.clone(), w.object_id.clone());
+                let key = (
+                    app.to_string(),
+                    w.class.to_string(),
+                    w.object_id.to_string(),
+                );
                 self.scratch.objects.insert(key, None);
                 self.scratch.changes.push(Change::DeleteObject {
                     app: app.to_string(),
-                    class: w.class.clone(),
-                    object_id: w.object_id.clone(),
+                    class: w.class.to_string(),
+                    object_id: w.object_id.to_string(),
                 });
                 return Ok(Ok(WriteResult {
-                    object_id: w.object_id.clone(),
+                    object_id: w.object_id.to_string(),
                     created_at: cur.created_at().to_string(),
                     updated_at: cur.updated_at().to_string(),
                     results: Default::default(),
@@ -323,28 +317,29 @@ impl View<'_> {
             }
         };
         let applied = match applied.and_then(|mut a| {
-            write::set_internal(&mut a.object, &w.internal)?;
+            write::set_internal(&mut a.object, w.internal)?;
             Ok(a)
         }) {
             Ok(a) => a,
             Err(e) => return Ok(Err(e)),
         };
-        if let Some(e) = self
-            .unique_violation(app, &w.class, &applied.object)
-            .await?
-        {
+        // The first object of a class creates the class, even with no fields of its own.
+        let schema = (!applied.new_fields.is_empty() || !exists).then(|| {
+            let mut schema = schema.into_owned();
+            schema.fields.extend(applied.new_fields.iter().cloned());
+            schema
+        });
+        if let Some(e) = self.unique_violation(app, w.class, &applied.object).await? {
             return Ok(Err(e));
         }
-        Ok(Ok(applied).map(|applied| {
-            let result = WriteResult {
-                object_id: w.object_id.clone(),
-                created_at: applied.object.created_at().to_string(),
-                updated_at: applied.object.updated_at().to_string(),
-                results: applied.results.clone(),
-            };
-            self.record(app, &w.class, schema, applied, current.is_none());
-            result
-        }))
+        let result = WriteResult {
+            object_id: w.object_id.to_string(),
+            created_at: applied.object.created_at().to_string(),
+            updated_at: applied.object.updated_at().to_string(),
+            results: applied.results.clone(),
+        };
+        self.record(app, w.class, schema, applied, current.is_none());
+        Ok(Ok(result))
     }
 }
 
@@ -361,10 +356,6 @@ fn writers(actor: &Actor) -> Option<Vec<String>> {
 struct Before {
     objects: HashMap<ObjectKey, Option<Object>>,
     schemas: HashMap<ClassKey, Option<ClassSchema>>,
-    /// Classes a pending (uncommitted) batch purged: the store still shows their objects.
-    purged: HashSet<ClassKey>,
-    /// Fields a pending batch deleted: the store still shows them.
-    stripped: Vec<(ClassKey, String)>,
 }
 
 /// Removes from `object` (of `class`) the fields `stripped` deleted from its class.
@@ -391,9 +382,9 @@ async fn prefetch(
         for w in stored.event.writes() {
             let create = w.kind == WriteKind::Create;
             wanted
-                .entry((stored.event.app.clone(), w.class))
+                .entry((stored.event.app.clone(), w.class.to_string()))
                 .or_default()
-                .push((w.object_id, create));
+                .push((w.object_id.to_string(), create));
         }
     }
     let mut before = Before::default();
@@ -447,23 +438,7 @@ pub async fn fold_batch(
 ) -> Result<(Commit, Pending), StoreError> {
     let mut committed = Layer::default();
     let mut outcomes = Vec::with_capacity(batch.len());
-    let mut before = prefetch(store, batch, assume_new).await?;
-    if let Some(p) = pending {
-        for class in &p.purged {
-            purge(&mut before.objects, class);
-            before.purged.insert(class.clone());
-        }
-        for (class, field) in &p.stripped {
-            strip(&mut before.objects, class, field);
-            before.stripped.push((class.clone(), field.clone()));
-        }
-        before
-            .objects
-            .extend(p.objects.iter().map(|(k, v)| (k.clone(), v.clone())));
-        before
-            .schemas
-            .extend(p.schemas.iter().map(|(k, v)| (k.clone(), v.clone())));
-    }
+    let before = prefetch(store, batch, assume_new).await?;
     let mut position = since;
     for stored in batch {
         let event = &stored.event;
@@ -476,12 +451,13 @@ pub async fn fold_batch(
         let mut view = View {
             store,
             before: &before,
+            pending: pending.map(|p| &p.0),
             committed: &committed,
             scratch: Layer::default(),
         };
         let mut results = Vec::new();
         let mut rejected = None;
-        for (index, w) in event.writes().iter().enumerate() {
+        for (index, w) in event.writes().into_iter().enumerate() {
             match view.write(&event.app, &event.at, &event.actor, w).await? {
                 Ok(r) => results.push(r),
                 Err(error) => {
@@ -559,19 +535,14 @@ pub async fn fold_batch(
         outcomes.push((event.id, outcome));
         position = stored.position;
     }
-    let state = Pending {
-        objects: committed.objects,
-        schemas: committed.schemas,
-        purged: committed.purged,
-        stripped: committed.stripped,
-    };
     let commit = Commit {
         partition,
         since,
         position,
-        changes: committed.changes,
+        changes: std::mem::take(&mut committed.changes),
         outcomes,
     };
+    let state = Pending(committed);
     Ok((commit, state))
 }
 

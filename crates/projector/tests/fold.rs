@@ -359,3 +359,83 @@ async fn a_deleted_field_is_stripped_from_objects_the_next_batch_reads_from_the_
     assert!(!a1.fields.contains_key("f"), "{:?}", a1.fields);
     assert_eq!(a1.fields["g"], json!(2));
 }
+
+/// Batches folded one after the other with none committed (as the projector folds the next
+/// while the previous commits): the purge and the deleted field of the first hold for the
+/// objects the second reads from the store, which still has them.
+#[tokio::test]
+async fn an_uncommitted_batch_s_purge_and_deleted_fields_hold_for_the_next_batch() {
+    let store = MemoryStore::new();
+    let stored = |position: u64, event: Event| events::StoredEvent { position, event };
+    let seed = [
+        stored(
+            1,
+            Event::object(
+                origin(1),
+                write(WriteKind::Create, "A", "a1", json!({"n": 1})),
+            ),
+        ),
+        stored(
+            2,
+            Event::object(
+                origin(2),
+                write(WriteKind::Create, "B", "b1", json!({"f": 1, "g": 1})),
+            ),
+        ),
+    ];
+    let (commit, _) = projector::fold_batch(&store, 0, 0, None, &seed, false)
+        .await
+        .unwrap();
+    store.commit(commit).await.unwrap();
+
+    let first = [
+        stored(3, Event::purge(origin(3), "A")),
+        stored(
+            4,
+            Event::schema(origin(4), "B", json!({"fields": {"f": {"__op": "Delete"}}})),
+        ),
+    ];
+    let (_, pending) = projector::fold_batch(&store, 0, 2, None, &first, false)
+        .await
+        .unwrap();
+    let second = [
+        stored(
+            5,
+            Event::object(
+                origin(5),
+                write(WriteKind::Update, "A", "a1", json!({"n": 2})),
+            ),
+        ),
+        stored(
+            6,
+            Event::object(
+                origin(6),
+                write(WriteKind::Update, "B", "b1", json!({"g": 2})),
+            ),
+        ),
+        stored(7, Event::schema_deleted(origin(7), "A")),
+    ];
+    let (commit, _) = projector::fold_batch(&store, 0, 4, Some(&pending), &second, false)
+        .await
+        .unwrap();
+    let outcomes: Vec<&Outcome> = commit.outcomes.iter().map(|(_, o)| o).collect();
+    assert!(
+        matches!(outcomes[0], Outcome::Rejected { error, .. } if error.code == 101),
+        "a purged object is not there to update: {outcomes:?}"
+    );
+    assert!(
+        matches!(outcomes[1], Outcome::Applied { .. }),
+        "{outcomes:?}"
+    );
+    assert!(
+        matches!(outcomes[2], Outcome::Applied { .. }),
+        "a purged class is empty, so it may be deleted: {outcomes:?}"
+    );
+    let b1 = commit.changes.iter().find_map(|c| match c {
+        readmodel::Change::PutObject { object, .. } if object.object_id() == "b1" => Some(object),
+        _ => None,
+    });
+    let b1 = b1.expect("b1 is written");
+    assert!(!b1.fields.contains_key("f"), "{:?}", b1.fields);
+    assert_eq!(b1.fields["g"], json!(2));
+}
