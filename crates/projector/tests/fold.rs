@@ -367,21 +367,14 @@ async fn a_deleted_field_is_stripped_from_objects_the_next_batch_reads_from_the_
 async fn an_uncommitted_batch_s_purge_and_deleted_fields_hold_for_the_next_batch() {
     let store = MemoryStore::new();
     let stored = |position: u64, event: Event| events::StoredEvent { position, event };
+    // An object event at `position`, its time taken from it.
+    let object = |position: u64, kind: WriteKind, class: &str, id: &str, ops: Value| {
+        let event = Event::object(origin(position as u32), write(kind, class, id, ops));
+        stored(position, event)
+    };
     let seed = [
-        stored(
-            1,
-            Event::object(
-                origin(1),
-                write(WriteKind::Create, "A", "a1", json!({"n": 1})),
-            ),
-        ),
-        stored(
-            2,
-            Event::object(
-                origin(2),
-                write(WriteKind::Create, "B", "b1", json!({"f": 1, "g": 1})),
-            ),
-        ),
+        object(1, WriteKind::Create, "A", "a1", json!({"n": 1})),
+        object(2, WriteKind::Create, "B", "b1", json!({"f": 1, "g": 1})),
     ];
     let (commit, _) = projector::fold_batch(&store, 0, 0, None, &seed, false)
         .await
@@ -399,20 +392,8 @@ async fn an_uncommitted_batch_s_purge_and_deleted_fields_hold_for_the_next_batch
         .await
         .unwrap();
     let second = [
-        stored(
-            5,
-            Event::object(
-                origin(5),
-                write(WriteKind::Update, "A", "a1", json!({"n": 2})),
-            ),
-        ),
-        stored(
-            6,
-            Event::object(
-                origin(6),
-                write(WriteKind::Update, "B", "b1", json!({"g": 2})),
-            ),
-        ),
+        object(5, WriteKind::Update, "A", "a1", json!({"n": 2})),
+        object(6, WriteKind::Update, "B", "b1", json!({"g": 2})),
         stored(7, Event::schema_deleted(origin(7), "A")),
     ];
     let (commit, _) = projector::fold_batch(&store, 0, 4, Some(&pending), &second, false)
