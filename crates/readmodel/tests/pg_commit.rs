@@ -316,3 +316,87 @@ async fn permissions_reach_their_columns_whatever_the_entries_hold() {
     }
     fresh.drop().await;
 }
+
+/// `createdAt` and `updatedAt` are stored once, in their columns, whichever way a commit writes
+/// the object, and every read puts them back; a row written while `data` still held them reads
+/// the same.
+#[tokio::test]
+async fn the_timestamps_are_stored_in_their_columns_only_and_read_back() {
+    let fresh = Fresh::new("stamps").await;
+    let mut created = object("t", 1);
+    created
+        .fields
+        .insert("updatedAt".into(), json!("2026-01-02T00:00:00.000Z"));
+    let mut replaced = created.clone();
+    replaced
+        .fields
+        .insert("updatedAt".into(), json!("2026-01-03T00:00:00.000Z"));
+    replaced.fields.insert("n".into(), json!(2));
+    let put = |object: &Object, created: bool| Change::PutObject {
+        app: APP.into(),
+        class: "Thing".into(),
+        object: object.clone(),
+        created,
+    };
+    let schema = Change::PutSchema {
+        app: APP.into(),
+        schema: ClassSchema::new("Thing"),
+    };
+    // The general way (with the schema), then the one-statement way (an upsert).
+    let commits = [
+        (vec![schema, put(&created, true)], &created),
+        (vec![put(&replaced, false)], &replaced),
+    ];
+    for (since, (changes, expected)) in commits.into_iter().enumerate() {
+        let since = since as u64;
+        fresh
+            .store
+            .commit(commit(since, since + 1, changes, &["t"]))
+            .await
+            .unwrap();
+        let (in_data, created_at, updated_at): (bool, String, String) = sqlx::query_as(&format!(
+            "SELECT data ?| '{{createdAt,updatedAt}}', created_at, updated_at \
+             FROM \"{}\".\"Thing\" WHERE object_id = 't'",
+            fresh.app_schema().await
+        ))
+        .fetch_one(&fresh.pool)
+        .await
+        .unwrap();
+        assert!(!in_data, "the timestamps are in data too");
+        assert_eq!(created_at, expected.created_at());
+        assert_eq!(updated_at, expected.updated_at());
+        let got = fresh.store.get(APP, "Thing", "t").await.unwrap();
+        assert_eq!(got.as_ref(), Some(expected));
+        let many = fresh
+            .store
+            .get_many(APP, "Thing", &["t".to_string()])
+            .await
+            .unwrap();
+        assert_eq!(many, vec![expected.clone()]);
+        let found = fresh
+            .store
+            .find(APP, "Thing", &model::query::Query::default())
+            .await
+            .unwrap();
+        assert_eq!(found, vec![expected.clone()]);
+    }
+
+    // A row from before: its data holds the timestamps as well.
+    let old = object("old", 3);
+    sqlx::query(&format!(
+        "INSERT INTO \"{}\".\"Thing\" (object_id, created_at, updated_at, data, _rperm, _wperm) \
+         VALUES ('old', $1, $2, $3, '{{*}}', '{{*}}')",
+        fresh.app_schema().await
+    ))
+    .bind(old.created_at())
+    .bind(old.updated_at())
+    .bind(sqlx::types::Json(serde_json::Value::Object(
+        old.fields.clone(),
+    )))
+    .execute(&fresh.pool)
+    .await
+    .unwrap();
+    let got = fresh.store.get(APP, "Thing", "old").await.unwrap();
+    assert_eq!(got, Some(old));
+    fresh.drop().await;
+}

@@ -14,7 +14,9 @@
 //!   pointer is exactly `{"__type":"Pointer","className":…,"objectId":…}`;
 //! - numbers were written by serde_json (an integer within i64/u64, or the shortest decimal of an
 //!   f64), so numeric equality of a stored number and a query number below 2^53 is f64 equality;
-//! - `object_id`, `created_at`, `updated_at` equal `data`'s `objectId`, `createdAt`, `updatedAt`.
+//! - `object_id` equals `data`'s `objectId`; `createdAt` and `updatedAt` are `created_at` and
+//!   `updated_at` (rows written since the timestamps left `data` do not hold them there), so
+//!   every condition and sort key on them is written against the columns.
 //!
 //! Every boolean pushed here is two-valued (never SQL NULL), so `NOT` can be applied freely.
 
