@@ -204,7 +204,8 @@ impl Projector {
             }
             let since = position;
             position = reached;
-            pending = Some(state);
+            // The state it replaces is dropped once the commit is under way.
+            let replaced = pending.replace(state);
             let (store, hub) = (self.store.clone(), self.outcomes.clone());
             let events = batch.len();
             let (refuse, refusal) = tokio::sync::oneshot::channel();
@@ -241,6 +242,11 @@ impl Projector {
                 since,
                 assumed_new: assume_new,
             });
+            // A task spawned from a worker waits in that worker's next-task slot, which other
+            // workers do not take from, until the spawning task yields: reading and folding the
+            // next batch would hold the commit back for milliseconds (measured: ~3 ms a batch).
+            tokio::task::yield_now().await;
+            drop(replaced);
             after_batch(position);
         }
         Ok(position)
