@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context};
 use api::AppConfig;
+use axum::serve::ListenerExt;
 use events::{EventLog, KafkaLog, SqliteLog};
 use files::{DiskFileStore, FileStore, PgFileStore};
 use projector::Projector;
@@ -209,6 +210,13 @@ pub async fn serve_http(
         .await
         .with_context(|| format!("cannot listen on {host}:{port}"))?;
     let addr = listener.local_addr()?;
+    // An answer must leave at once: with Nagle's algorithm a response written in more than one
+    // segment can wait for the client's delayed acknowledgement.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "cannot set TCP_NODELAY on a connection");
+        }
+    });
     tracing::info!(%addr, mounts = ?app.mounts(), app_id = %app.app_id, "Chronicle is serving");
     println!(
         "Chronicle listening on http://{addr} (API at {})",
