@@ -37,6 +37,9 @@ fn ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
+/// How long a pooled connection may sit idle and still be used without a ping first.
+const IDLE_BEFORE_PING: std::time::Duration = std::time::Duration::from_secs(1);
+
 /// What a read selects of an object's row: `data` holds every field but the two timestamps,
 /// which are only in their columns (written once per row, not twice).
 const OBJECT_COLUMNS: &str = "data, created_at, updated_at";
@@ -139,6 +142,18 @@ impl PgStore {
             .options([("jit", "off")]);
         let pool = PgPoolOptions::new()
             .max_connections(max_connections)
+            // sqlx pings a connection (a round trip) each time it leaves the pool; one used a
+            // moment ago is taken as it is (a dead one fails its query and is dropped), one
+            // idle for longer is checked first.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > IDLE_BEFORE_PING {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options)
             .await?;
         let store = PgStore {
