@@ -999,15 +999,8 @@ impl Rows {
         for mut o in objects {
             rows.ids.push(o.object_id().to_string());
             // The timestamps go to their columns only (`objects` puts them back on reading).
-            for (key, column) in [
-                ("createdAt", &mut rows.created),
-                ("updatedAt", &mut rows.updated),
-            ] {
-                column.push(match o.fields.remove(key) {
-                    Some(Value::String(s)) => s,
-                    _ => String::new(),
-                });
-            }
+            rows.created.push(take_string(&mut o.fields, "createdAt"));
+            rows.updated.push(take_string(&mut o.fields, "updatedAt"));
             let (r, w) = permissions(&o.fields);
             rows.rperm.push(text_array(&r));
             rows.wperm.push(text_array(&w));
@@ -1024,6 +1017,14 @@ impl Rows {
         add(args, self.data)?;
         add(args, self.rperm)?;
         add(args, self.wperm)
+    }
+}
+
+/// Removes `key` from `fields`, its string value or "".
+fn take_string(fields: &mut model::Map, key: &str) -> String {
+    match fields.remove(key) {
+        Some(Value::String(s)) => s,
+        _ => String::new(),
     }
 }
 
