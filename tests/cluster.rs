@@ -191,14 +191,19 @@ async fn assert_replay_matches(s: &TestServer, classes: &[&str]) {
                     .collect()
             };
             let (l, r) = (ids(&live), ids(&replayed));
+            // Each differing live object beside its replayed counterpart, if any.
             let differing: Vec<_> = live
                 .iter()
                 .filter(|o| !replayed.contains(o))
                 .take(3)
+                .map(|o| {
+                    let twin = replayed.iter().find(|r| r["objectId"] == o["objectId"]);
+                    (o, twin)
+                })
                 .collect();
             panic!(
                 "class {class}: the read model differs from a replay of the log: {} live, {} replayed, \
-                 {} only live, {} only replayed, e.g. {differing:?}",
+                 {} only live, {} only replayed, e.g. (live, replayed): {differing:?}",
                 live.len(),
                 replayed.len(),
                 l.difference(&r).count(),

@@ -140,14 +140,18 @@ impl TestServer {
             .expect("spawn chronicle");
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
+        let name = sub.to_string();
         std::thread::spawn(move || {
             use std::io::BufRead;
             let mut tx = Some(tx);
-            // Keep draining stdout so the process never blocks on a full pipe.
+            // Keep draining stdout so the process never blocks on a full pipe. Its lines (the
+            // logs at RUST_LOG's level, `warn` by default) go to the test's captured output,
+            // shown if the test fails.
             for line in std::io::BufReader::new(stdout)
                 .lines()
                 .map_while(Result::ok)
             {
+                eprintln!("[{name}] {line}");
                 if let Some(rest) = line.split("http://127.0.0.1:").nth(1) {
                     let digits: String = rest.chars().take_while(char::is_ascii_digit).collect();
                     if let (Some(tx), Ok(p)) = (tx.take(), digits.parse::<u16>()) {

@@ -8,6 +8,12 @@ pub enum LogError {
     Codec(#[from] serde_json::Error),
     #[error("Kafka: {0}")]
     Kafka(String),
+    #[error("partition {partition} has no event at position {missing}, yet has one at {found}")]
+    Gap {
+        partition: u32,
+        missing: u64,
+        found: u64,
+    },
     #[error("the event log is shut down")]
     Closed,
 }

@@ -10,7 +10,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use futures::future::join_all;
@@ -44,6 +44,12 @@ pub struct KafkaConfig {
 }
 
 const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long a reader waits before reading again from a position the broker served past.
+const GAP_RETRY: Duration = Duration::from_millis(5);
+
+/// How long a position may stay unreadable while later ones are served before reading fails.
+const GAP_LIMIT: Duration = Duration::from_secs(30);
 
 impl From<KafkaError> for LogError {
     fn from(e: KafkaError) -> Self {
@@ -206,6 +212,7 @@ impl EventLog for KafkaLog {
                 .handoff
                 .then(|| self.handoff.subscribe(partition)),
             pending: BTreeMap::new(),
+            gap: GapWatch::default(),
         }))
     }
 }
@@ -222,6 +229,7 @@ struct KafkaReader {
     /// Handed-over events not yet returned, by position (they may arrive out of order, and
     /// ahead of a gap that only the broker can fill).
     pending: BTreeMap<u64, Arc<str>>,
+    gap: GapWatch,
 }
 
 impl KafkaReader {
@@ -301,9 +309,19 @@ impl PartitionReader for KafkaReader {
             match polled {
                 Polled::Handed(Some(acked)) => self.keep(want, acked),
                 Polled::Handed(None) => self.handed = None,
+                Polled::Read((position, _)) if position > want => {
+                    // Never a gap (see `GapWatch`): the missing event is read again.
+                    self.skipped_to(want, position)?;
+                    if !batch.is_empty() {
+                        break;
+                    }
+                    tokio::time::sleep(GAP_RETRY).await;
+                }
                 Polled::Read((position, event)) => {
                     self.next = Some(position + 1);
                     if let Some(event) = event {
+                        // The position due (the broker's later ones were handled above).
+                        self.gap.clear();
                         self.pending.remove(&position);
                         batch.push(StoredEvent {
                             position,
@@ -314,6 +332,47 @@ impl PartitionReader for KafkaReader {
             }
         }
         Ok(batch)
+    }
+}
+
+/// The topic's offsets have no gaps (an idempotent, non-transactional producer; no compaction),
+/// so a position the broker serves past exists or is about to: a broker can serve a later
+/// append before an earlier one is readable (tansu does, under concurrent appends from two
+/// processes), and taking what it served would skip an event for good. The reader reads again
+/// from the missing position; a gap that lasts `GAP_LIMIT` is an error, never a skip.
+#[derive(Default)]
+struct GapWatch {
+    /// The position found missing, and since when.
+    missing: Option<(u64, Instant)>,
+}
+
+impl GapWatch {
+    /// The broker served `found` while `want` was due, at `now`.
+    fn served_past(
+        &mut self,
+        partition: u32,
+        want: u64,
+        found: u64,
+        now: Instant,
+    ) -> Result<(), LogError> {
+        match self.missing {
+            Some((missing, since)) if missing == want => {
+                if now.duration_since(since) > GAP_LIMIT {
+                    return Err(LogError::Gap {
+                        partition,
+                        missing: want,
+                        found,
+                    });
+                }
+            }
+            _ => self.missing = Some((want, now)),
+        }
+        Ok(())
+    }
+
+    /// The position due was read.
+    fn clear(&mut self) {
+        self.missing = None;
     }
 }
 
@@ -336,6 +395,19 @@ fn read(msg: &BorrowedMessage<'_>, want: u64) -> Result<(u64, Option<Box<Event>>
 }
 
 impl KafkaReader {
+    /// The broker delivered `found` while `want` was due: read again from `want`.
+    fn skipped_to(&mut self, want: u64, found: u64) -> Result<(), LogError> {
+        self.gap
+            .served_past(self.partition, want, found, Instant::now())?;
+        tracing::debug!(
+            partition = self.partition,
+            want,
+            found,
+            "the broker served an event ahead of one not readable yet; reading again"
+        );
+        self.seek(want)
+    }
+
     /// Moves what the handoff has delivered so far into `pending`.
     fn take_handed(&mut self, want: u64) {
         while let Some(acked) = self.handed.as_mut().and_then(|h| h.try_recv().ok()) {
@@ -352,5 +424,32 @@ impl KafkaReader {
                 self.pending.pop_last();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_gap_is_read_again_until_it_lasts_too_long() {
+        let mut gap = GapWatch::default();
+        let t0 = Instant::now();
+        assert!(gap.served_past(1, 10, 12, t0).is_ok());
+        assert!(gap.served_past(1, 10, 11, t0 + GAP_LIMIT / 2).is_ok());
+        // A later position missing starts its own wait.
+        assert!(gap.served_past(1, 11, 12, t0 + GAP_LIMIT * 2).is_ok());
+        let late = t0 + GAP_LIMIT * 3 + Duration::from_millis(1);
+        match gap.served_past(1, 11, 13, late) {
+            Err(LogError::Gap {
+                partition: 1,
+                missing: 11,
+                found: 13,
+            }) => {}
+            other => panic!("expected a gap error, got {other:?}"),
+        }
+        // Once the position is read, the next gap waits anew.
+        gap.clear();
+        assert!(gap.served_past(1, 11, 13, late).is_ok());
     }
 }

@@ -26,7 +26,7 @@ pub trait PartitionReader: Send {
     /// at 1 and only grow.
     async fn end(&mut self) -> Result<u64, LogError>;
 
-    /// Follows the tail: waits until an event at position `>= from` exists, then returns up to
-    /// `max` events from there, in order.
+    /// Follows the tail: waits until the event at position `from` exists, then returns it and
+    /// up to `max - 1` more, at consecutive positions: a reader never skips a position.
     async fn next_batch(&mut self, from: u64, max: usize) -> Result<Vec<StoredEvent>, LogError>;
 }
