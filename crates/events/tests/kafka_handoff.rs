@@ -3,6 +3,7 @@
 //! and still reads, in log order, everything another process appended between them.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -131,4 +132,72 @@ async fn an_appended_event_reaches_a_reader_here_before_the_broker_could_return_
         took < Duration::from_millis(2500),
         "took {took:?}: read back from the broker, not handed over"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_reader_fed_by_the_handoff_still_reads_another_process_s_events_and_starts_over() {
+    let topic = topic();
+    let here = Arc::new(KafkaLog::connect(config(&topic, true, &[])).await.unwrap());
+    let elsewhere = KafkaLog::connect(config(&topic, false, &[])).await.unwrap();
+    let mut reader = here.reader(0).await.unwrap();
+    // Only this process appends: the handoff brings everything, and the reader stops fetching.
+    for n in 0..10 {
+        here.append(vec![event("here-", n)]).await.unwrap();
+    }
+    let mut got: Vec<String> = read_all(reader.as_mut(), 10)
+        .await
+        .into_iter()
+        .map(|(_, id)| id)
+        .collect();
+    // Another process appends, then this one goes on appending for a while: the reader must
+    // fetch the other's event while the handoff keeps bringing later ones.
+    elsewhere.append(vec![event("there-", 0)]).await.unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let writer = {
+        let (here, done) = (here.clone(), done.clone());
+        tokio::spawn(async move {
+            for n in 10..210 {
+                here.append(vec![event("here-", n)]).await.unwrap();
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            done.store(true, Ordering::SeqCst);
+        })
+    };
+    let mut from = 11;
+    while got.len() < 211 {
+        let batch = tokio::time::timeout(Duration::from_secs(10), reader.next_batch(from, 4))
+            .await
+            .expect("the log stopped delivering")
+            .unwrap();
+        for e in batch {
+            assert_eq!(e.position, from, "a position skipped or repeated");
+            from += 1;
+            let id = e.event.object_id.unwrap();
+            if id == "there-0" {
+                assert!(
+                    !done.load(Ordering::SeqCst),
+                    "the other process's event waited until this one stopped appending"
+                );
+            }
+            got.push(id);
+        }
+    }
+    writer.await.unwrap();
+    // Later, with the reader idle, another event of the other process.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    elsewhere.append(vec![event("there-", 1)]).await.unwrap();
+    let last = tokio::time::timeout(Duration::from_secs(10), reader.next_batch(from, 4))
+        .await
+        .expect("an event of another process never came, the reader idle")
+        .unwrap();
+    assert_eq!(last.len(), 1);
+    got.push(last[0].event.object_id.clone().unwrap());
+    // The log's order, read by a process that appended nothing.
+    let outsider = KafkaLog::connect(config(&topic, false, &[])).await.unwrap();
+    let mut from_broker = outsider.reader(0).await.unwrap();
+    let log: Vec<(u64, String)> = read_all(from_broker.as_mut(), got.len()).await;
+    let ids: Vec<String> = log.iter().map(|(_, id)| id.clone()).collect();
+    assert_eq!(got, ids);
+    // A caller starting over (a batch folded again) reads it all again.
+    assert_eq!(read_all(reader.as_mut(), got.len()).await, log);
 }
