@@ -37,7 +37,7 @@ pub fn distributed() -> bool {
     stack() == "distributed"
 }
 
-fn required_env(name: &str) -> String {
+pub fn required_env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
         panic!("{name} must be set for the distributed stack (scripts/test sets it)")
     })

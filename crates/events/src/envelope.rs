@@ -333,6 +333,9 @@ impl Event {
 pub struct StoredEvent {
     pub position: u64,
     pub event: Event,
+    /// Handed over by this process's own producer (see `handoff`): whoever waits for its
+    /// outcome waits in this process.
+    pub local: bool,
 }
 
 #[cfg(test)]

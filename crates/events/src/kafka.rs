@@ -347,6 +347,7 @@ impl PartitionReader for KafkaReader {
                 batch.push(StoredEvent {
                     position: want,
                     event: serde_json::from_str(&body)?,
+                    local: true,
                 });
                 want += 1;
                 self.pause()?;
@@ -410,6 +411,7 @@ impl PartitionReader for KafkaReader {
                         batch.push(StoredEvent {
                             position,
                             event: *event,
+                            local: false,
                         });
                     }
                 }

@@ -152,6 +152,7 @@ async fn read(pool: &SqlitePool, from: u64, max: usize) -> Result<Vec<StoredEven
             Ok(StoredEvent {
                 position: position as u64,
                 event: serde_json::from_str(&body)?,
+                local: false,
             })
         })
         .collect()

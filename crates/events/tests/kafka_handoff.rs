@@ -129,6 +129,10 @@ async fn an_appended_event_reaches_a_reader_here_before_the_broker_could_return_
         .collect();
     assert_eq!(ids, vec![(1, "a1".to_string()), (2, "a2".to_string())]);
     assert!(
+        got.iter().all(|e| e.local),
+        "handed over, so marked as this process's own"
+    );
+    assert!(
         took < Duration::from_millis(2500),
         "took {took:?}: read back from the broker, not handed over"
     );
@@ -173,6 +177,7 @@ async fn a_reader_fed_by_the_handoff_still_reads_another_process_s_events_and_st
             assert_eq!(e.position, from, "a position skipped or repeated");
             from += 1;
             let id = e.event.object_id.unwrap();
+            assert!(!(id.starts_with("there-") && e.local), "{id} marked local");
             if id == "there-0" {
                 assert!(
                     !done.load(Ordering::SeqCst),

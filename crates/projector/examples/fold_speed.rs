@@ -47,6 +47,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     StoredEvent {
                         position: n as u64 + 1,
                         event: create(n),
+                        local: false,
                     }
                 })
                 .collect()

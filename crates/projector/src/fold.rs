@@ -541,6 +541,7 @@ pub async fn fold_batch(
         position,
         changes: std::mem::take(&mut committed.changes),
         outcomes,
+        announce: true,
     };
     let state = Pending(committed);
     Ok((commit, state))

@@ -190,6 +190,8 @@ impl Projector {
             if !self.record_outcomes {
                 commit.outcomes.clear();
             }
+            // Events this process appended are answered here, from `outcomes`.
+            commit.announce = outcomes.is_none() || batch.iter().any(|e| !e.local);
             let reached = commit.position;
             // Made ready before the previous commit is written, not after.
             let preparing = Instant::now();

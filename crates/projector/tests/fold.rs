@@ -366,7 +366,11 @@ async fn a_deleted_field_is_stripped_from_objects_the_next_batch_reads_from_the_
 #[tokio::test]
 async fn an_uncommitted_batch_s_purge_and_deleted_fields_hold_for_the_next_batch() {
     let store = MemoryStore::new();
-    let stored = |position: u64, event: Event| events::StoredEvent { position, event };
+    let stored = |position: u64, event: Event| events::StoredEvent {
+        position,
+        event,
+        local: false,
+    };
     // An object event at `position`, its time taken from it.
     let object = |position: u64, kind: WriteKind, class: &str, id: &str, ops: Value| {
         let event = Event::object(origin(position as u32), write(kind, class, id, ops));

@@ -52,6 +52,7 @@ fn commit(since: u64, position: u64, changes: Vec<Change>, ids: &[&str]) -> Comm
         position,
         changes,
         outcomes: ids.iter().map(|id| applied(id)).collect(),
+        announce: true,
     }
 }
 
@@ -398,5 +399,63 @@ async fn the_timestamps_are_stored_in_their_columns_only_and_read_back() {
     .unwrap();
     let got = fresh.store.get(APP, "Thing", "old").await.unwrap();
     assert_eq!(got, Some(old));
+    fresh.drop().await;
+}
+
+#[tokio::test]
+async fn outcomes_are_stored_always_and_announced_only_when_asked() {
+    let fresh = Fresh::new("announce").await;
+    let (store, pool, root) = (&fresh.store, &fresh.pool, &fresh.root);
+    let mut listener = sqlx::postgres::PgListener::connect(&fresh.url)
+        .await
+        .unwrap();
+    listener.listen(&store.outcome_channel()).await.unwrap();
+    let schema = Change::PutSchema {
+        app: APP.into(),
+        schema: ClassSchema::new("Thing"),
+    };
+    // Unannounced: the general way (the first commit makes the class), then the one-statement
+    // way (creates only), then announced, the one-statement way and the general way.
+    let quiet = |c: Commit| Commit {
+        announce: false,
+        ..c
+    };
+    store
+        .commit(quiet(commit(0, 1, vec![schema, put("a", 1)], &["a"])))
+        .await
+        .unwrap();
+    store
+        .commit(quiet(commit(1, 2, vec![put("b", 1)], &["b"])))
+        .await
+        .unwrap();
+    store
+        .commit(commit(2, 3, vec![put("c", 1)], &["c"]))
+        .await
+        .unwrap();
+    let delete = Change::DeleteObject {
+        app: APP.into(),
+        class: "Thing".into(),
+        object_id: "a".into(),
+    };
+    store
+        .commit(commit(3, 4, vec![delete], &["a"]))
+        .await
+        .unwrap();
+    assert_eq!(outcome_count(pool, root).await, 4);
+    // Notifications arrive in commit order: the first two commits sent none.
+    let mut heard = Vec::new();
+    for _ in 0..2 {
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), listener.recv())
+            .await
+            .expect("an announced commit's notification")
+            .unwrap();
+        let carried: Vec<(uuid::Uuid, Outcome)> = serde_json::from_str(n.payload()).unwrap();
+        for (_, outcome) in carried {
+            if let Outcome::Applied { writes } = outcome {
+                heard.extend(writes.into_iter().map(|w| w.object_id));
+            }
+        }
+    }
+    assert_eq!(heard, vec!["c".to_string(), "a".to_string()]);
     fresh.drop().await;
 }

@@ -1133,6 +1133,7 @@ impl PgStore {
         (partition, since, position): (u32, u64, u64),
         puts: HashMap<(String, String), Puts>,
         outcomes: &[(uuid::Uuid, Outcome)],
+        announce: bool,
     ) -> Result<Statement, StoreError> {
         let r = ident(&self.root);
         let guard = " WHERE EXISTS (SELECT 1 FROM claimed)";
@@ -1159,16 +1160,21 @@ impl PgStore {
                 outcomes_sql(&r, next, 1, 2, guard)
             ));
             let (ids, values) = outcome_rows(outcomes);
-            let notice = outcome_notice(partition, position, &ids, &values);
+            let notice = announce.then(|| outcome_notice(partition, position, &ids, &values));
             add(&mut args, ids)?;
             add(&mut args, values)?;
-            add(&mut args, self.outcome_channel())?;
-            add(&mut args, notice)?;
-            format!(
-                "CASE WHEN EXISTS (SELECT 1 FROM claimed) THEN pg_notify(${}, ${}) END",
-                next + 2,
-                next + 3
-            )
+            match notice {
+                Some(notice) => {
+                    add(&mut args, self.outcome_channel())?;
+                    add(&mut args, notice)?;
+                    format!(
+                        "CASE WHEN EXISTS (SELECT 1 FROM claimed) THEN pg_notify(${}, ${}) END",
+                        next + 2,
+                        next + 3
+                    )
+                }
+                None => "NULL".to_string(),
+            }
         };
         // Not waiting for the WAL flush: see `write_general`.
         sql.push_str(&format!(
@@ -1236,7 +1242,7 @@ impl ProjectionStore for PgStore {
         let prepared = if commit.since > 0 && announced.is_empty() && self.puts_only(&net) {
             let (_, puts) = net.take_objects();
             let at = (commit.partition, commit.since, commit.position);
-            Prepared::Puts(self.puts_statement(at, puts, &commit.outcomes)?)
+            Prepared::Puts(self.puts_statement(at, puts, &commit.outcomes, commit.announce)?)
         } else {
             Prepared::General {
                 commit,
@@ -1478,22 +1484,25 @@ impl PgStore {
         }
         if !commit.outcomes.is_empty() {
             let (ids, outcomes) = outcome_rows(&commit.outcomes);
-            // One notification per commit, sent in the same statement (see `outcome_notice`).
+            // One notification per commit, sent in the same statement (see `outcome_notice`);
+            // an empty channel name sends none.
+            let (channel, notice) = match commit.announce {
+                true => (
+                    self.outcome_channel(),
+                    outcome_notice(commit.partition, commit.position, &ids, &outcomes),
+                ),
+                false => (String::new(), String::new()),
+            };
             sqlx::query(&format!(
-                "WITH stored AS ({}) SELECT pg_notify($5, $6)",
+                "WITH stored AS ({}) SELECT CASE WHEN $5 <> '' THEN pg_notify($5, $6) END",
                 outcomes_sql(&r, 1, 3, 4, "")
             ))
             .bind(&ids)
             .bind(&outcomes)
             .bind(commit.partition as i32)
             .bind(commit.position as i64)
-            .bind(self.outcome_channel())
-            .bind(outcome_notice(
-                commit.partition,
-                commit.position,
-                &ids,
-                &outcomes,
-            ))
+            .bind(channel)
+            .bind(notice)
             .execute(&mut *tx)
             .await?;
         }
