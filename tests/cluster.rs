@@ -228,6 +228,17 @@ async fn setup() -> (TestServer, String) {
     (s, counter)
 }
 
+/// Starts a `serve` on the stack and stops its projector process, so that `serve` projects
+/// every partition: one process that appends and projects, taking its own events from the
+/// producer's acknowledgements (the handoff) and the other command-api's from the broker.
+async fn serve_instead_of_the_projector(s: &mut TestServer) -> (KillOnDrop, u16) {
+    let (serve, port) = s.process("serve", 0, true, s.namespace());
+    let serve = KillOnDrop(serve);
+    s.wait_healthy(port).await;
+    s.kill_process(0);
+    (serve, port)
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cluster_projector_sigkill_mid_load() {
     let (mut s, counter) = setup().await;
@@ -300,13 +311,7 @@ async fn cluster_two_command_apis_two_projectors_count_exactly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cluster_serve_on_kafka_projects_its_own_and_another_command_apis_writes_exactly() {
     let (mut s, counter) = setup().await;
-    // One process that appends and projects: its projector takes this process's events from
-    // the producer's acknowledgements (the handoff) and the other command-api's from the broker.
-    let (serve, serve_port) = s.process("serve", 0, true, s.namespace());
-    let _serve = KillOnDrop(serve);
-    s.wait_healthy(serve_port).await;
-    // The projector process gives the partitions up to the one in `serve`.
-    s.kill_process(0);
+    let (_serve, serve_port) = serve_instead_of_the_projector(&mut s).await;
     let load = Load::start(&s, &[serve_port, s.port], &counter, 12);
     tokio::time::sleep(Duration::from_millis(4000)).await;
     load.finish_and_check_exact(&s, &counter).await;
@@ -316,10 +321,7 @@ async fn cluster_serve_on_kafka_projects_its_own_and_another_command_apis_writes
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn cluster_serve_on_kafka_announces_the_outcomes_another_process_waits_for() {
     let (mut s, _) = setup().await;
-    let (serve, serve_port) = s.process("serve", 0, true, s.namespace());
-    let _serve = KillOnDrop(serve);
-    s.wait_healthy(serve_port).await;
-    s.kill_process(0);
+    let (_serve, serve_port) = serve_instead_of_the_projector(&mut s).await;
     let here = TestServer::attach(serve_port);
     // Answered once `serve` projects the partition.
     here.create("Note", json!({"warm": true})).await;
