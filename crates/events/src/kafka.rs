@@ -220,10 +220,9 @@ impl EventLog for KafkaLog {
                 .handoff
                 .then(|| self.handoff.subscribe(partition)),
             pending: BTreeMap::new(),
-            gap: GapWatch::default(),
+            due: Due::default(),
             paused: false,
             broker_used: None,
-            awaited: None,
         }))
     }
 }
@@ -240,14 +239,12 @@ struct KafkaReader {
     /// Handed-over events not yet returned, by position (they may arrive out of order, and
     /// ahead of a gap that only the broker can fill).
     pending: BTreeMap<u64, Arc<str>>,
-    gap: GapWatch,
+    due: Due,
     /// With the handoff: the consumer is unassigned while the handoff brings every event, so
     /// that the broker does not send this process its own events back (see `pause`).
     paused: bool,
     /// When the broker last brought an event the handoff had not.
     broker_used: Option<Instant>,
-    /// The position a paused reader waits for, and since when.
-    awaited: Option<(u64, Instant)>,
 }
 
 impl KafkaReader {
@@ -269,20 +266,6 @@ impl KafkaReader {
         self.next = Some(position);
         self.paused = false;
         Ok(())
-    }
-
-    /// Until when a paused reader waits for the handoff to bring `want`: `QUIET` from when it
-    /// first waited for it, however many later events the handoff brings meanwhile (they keep
-    /// coming while another process's event waits at `want`).
-    fn quiet_until(&mut self, want: u64) -> Instant {
-        match self.awaited {
-            Some((position, since)) if position == want => since + QUIET,
-            _ => {
-                let now = Instant::now();
-                self.awaited = Some((want, now));
-                now + QUIET
-            }
-        }
     }
 
     /// Stops fetching while the handoff brings every event, unless the broker brought one the
@@ -356,7 +339,10 @@ impl PartitionReader for KafkaReader {
                 break;
             }
             let polled = if batch.is_empty() {
-                let quiet_until = self.quiet_until(want);
+                // `QUIET` from when it first waited for `want`, however many later events the
+                // handoff brings meanwhile (they keep coming while another process's event
+                // waits at `want`).
+                let quiet_until = self.due.since(want, Instant::now()) + QUIET;
                 match self.handed.as_mut() {
                     // Paused, what the handoff does not bring within `QUIET` (another
                     // process's event, one it let go) is the broker's to bring. Not sooner:
@@ -394,7 +380,7 @@ impl PartitionReader for KafkaReader {
                     }
                 }
                 Polled::Read((position, _)) if position > want => {
-                    // Never a gap (see `GapWatch`): the missing event is read again.
+                    // Never a gap (see `Due::served_past`): the missing event is read again.
                     self.skipped_to(want, position)?;
                     if !batch.is_empty() {
                         break;
@@ -405,7 +391,6 @@ impl PartitionReader for KafkaReader {
                     self.next = Some(position + 1);
                     if let Some(event) = event {
                         // The position due (the broker's later ones were handled above).
-                        self.gap.clear();
                         self.broker_used = Some(Instant::now());
                         self.pending.remove(&position);
                         batch.push(StoredEvent {
@@ -421,19 +406,29 @@ impl PartitionReader for KafkaReader {
     }
 }
 
-/// The topic's offsets have no gaps (an idempotent, non-transactional producer; no compaction),
-/// so a position the broker serves past exists or is about to: a broker can serve a later
-/// append before an earlier one is readable (tansu does, under concurrent appends from two
-/// processes), and taking what it served would skip an event for good. The reader reads again
-/// from the missing position; a gap that lasts `GAP_LIMIT` is an error, never a skip.
+/// The position a reader waits for, and since when: it bounds both the wait for the handoff
+/// (`QUIET`) and a gap before it (`GAP_LIMIT`). A new position due starts a new wait.
 #[derive(Default)]
-struct GapWatch {
-    /// The position found missing, and since when.
-    missing: Option<(u64, Instant)>,
-}
+struct Due(Option<(u64, Instant)>);
 
-impl GapWatch {
-    /// The broker served `found` while `want` was due, at `now`.
+impl Due {
+    /// Since when `position` has been due (`now`, if it was not yet).
+    fn since(&mut self, position: u64, now: Instant) -> Instant {
+        match self.0 {
+            Some((due, since)) if due == position => since,
+            _ => {
+                self.0 = Some((position, now));
+                now
+            }
+        }
+    }
+
+    /// The broker served `found` while `want` was due, at `now`. The topic's offsets have no
+    /// gaps (an idempotent, non-transactional producer; no compaction), so `want` exists or is
+    /// about to: a broker can serve a later append before an earlier one is readable (tansu
+    /// does, under concurrent appends from two processes), and taking what it served would skip
+    /// an event for good. The reader reads again from `want`; a gap that lasts `GAP_LIMIT` is an
+    /// error, never a skip.
     fn served_past(
         &mut self,
         partition: u32,
@@ -441,24 +436,14 @@ impl GapWatch {
         found: u64,
         now: Instant,
     ) -> Result<(), LogError> {
-        match self.missing {
-            Some((missing, since)) if missing == want => {
-                if now.duration_since(since) > GAP_LIMIT {
-                    return Err(LogError::Gap {
-                        partition,
-                        missing: want,
-                        found,
-                    });
-                }
-            }
-            _ => self.missing = Some((want, now)),
+        if now.duration_since(self.since(want, now)) > GAP_LIMIT {
+            return Err(LogError::Gap {
+                partition,
+                missing: want,
+                found,
+            });
         }
         Ok(())
-    }
-
-    /// The position due was read.
-    fn clear(&mut self) {
-        self.missing = None;
     }
 }
 
@@ -483,7 +468,7 @@ fn read(msg: &BorrowedMessage<'_>, want: u64) -> Result<(u64, Option<Box<Event>>
 impl KafkaReader {
     /// The broker delivered `found` while `want` was due: read again from `want`.
     fn skipped_to(&mut self, want: u64, found: u64) -> Result<(), LogError> {
-        self.gap
+        self.due
             .served_past(self.partition, want, found, Instant::now())?;
         tracing::debug!(
             partition = self.partition,
@@ -519,7 +504,7 @@ mod tests {
 
     #[test]
     fn a_gap_is_read_again_until_it_lasts_too_long() {
-        let mut gap = GapWatch::default();
+        let mut gap = Due::default();
         let t0 = Instant::now();
         assert!(gap.served_past(1, 10, 12, t0).is_ok());
         assert!(gap.served_past(1, 10, 11, t0 + GAP_LIMIT / 2).is_ok());
@@ -534,8 +519,7 @@ mod tests {
             }) => {}
             other => panic!("expected a gap error, got {other:?}"),
         }
-        // Once the position is read, the next gap waits anew.
-        gap.clear();
-        assert!(gap.served_past(1, 11, 13, late).is_ok());
+        // Once it is read, the next position due waits anew.
+        assert!(gap.served_past(1, 12, 13, late).is_ok());
     }
 }
