@@ -16,12 +16,12 @@ use async_trait::async_trait;
 use futures::future::join_all;
 use futures::FutureExt;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::DefaultClientContext;
+use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer, StreamConsumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Message};
-use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::producer::{BaseRecord, DeliveryResult, ProducerContext, ThreadedProducer};
 use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::mpsc;
 
@@ -44,6 +44,9 @@ pub struct KafkaConfig {
 }
 
 const TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long an append waits before offering its event again to a full producer queue.
+const QUEUE_FULL_RETRY: Duration = Duration::from_millis(10);
 
 /// How long a reader waits before reading again from a position the broker served past.
 const GAP_RETRY: Duration = Duration::from_millis(5);
@@ -86,9 +89,46 @@ impl KafkaConfig {
 
 pub struct KafkaLog {
     config: KafkaConfig,
-    producer: FutureProducer,
+    producer: ThreadedProducer<Delivery>,
     partitions: Vec<u32>,
     handoff: Arc<Handoff>,
+}
+
+/// What the producer's polling thread does with the broker's answer for each event: hands an
+/// acknowledged event over to this process's readers, then tells the append that sent it.
+/// Handing over here, not in the appends (tasks that wake one by one), gives a reader all the
+/// events of one produce request back to back, so the projector takes them in one batch.
+struct Delivery {
+    handoff: Arc<Handoff>,
+}
+
+/// How an append learns its event's fate.
+type Delivered = tokio::sync::oneshot::Sender<Result<(), KafkaError>>;
+
+impl ClientContext for Delivery {}
+
+impl ProducerContext for Delivery {
+    type DeliveryOpaque = Box<Delivered>;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, append: Box<Delivered>) {
+        let result = match result {
+            Ok(stored) => {
+                // Acknowledged, so in the log at that offset: a reader here may take it now.
+                if let Some(Ok(body)) = stored.payload_view::<str>() {
+                    self.handoff.publish(
+                        stored.partition() as u32,
+                        stored.offset() as u64 + 1,
+                        body,
+                    );
+                }
+                Ok(())
+            }
+            Err((e, _)) => Err(e.clone()),
+        };
+        // An append that stopped waiting (its client went away) loses nothing: the event is
+        // in the log, or it is not.
+        let _ = append.send(result);
+    }
 }
 
 impl KafkaLog {
@@ -116,12 +156,15 @@ impl KafkaLog {
                 }
             }
         }
-        let producer: FutureProducer = config
+        let handoff = Arc::new(Handoff::default());
+        let producer = config
             .client(
                 &[("linger.ms", "1"), ("compression.type", "lz4")],
                 &[("enable.idempotence", "true"), ("acks", "all")],
             )
-            .create()?;
+            .create_with_context(Delivery {
+                handoff: handoff.clone(),
+            })?;
         let probe: BaseConsumer = config.client(&[], &[]).create()?;
         let topic_name = config.topic.clone();
         let partitions = tokio::task::spawn_blocking(move || -> Result<Vec<u32>, LogError> {
@@ -152,8 +195,36 @@ impl KafkaLog {
             config,
             producer,
             partitions,
-            handoff: Arc::default(),
+            handoff,
         })
+    }
+}
+
+impl KafkaLog {
+    /// Queues one event for the broker and waits for its answer. A full queue (the broker is
+    /// slower than the appends) is waited out, within `TIMEOUT`.
+    async fn send(&self, key: &str, body: &str) -> Result<(), LogError> {
+        let started = Instant::now();
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let mut record = BaseRecord::with_opaque_to(&self.config.topic, Box::new(tx))
+            .key(key)
+            .payload(body);
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back))
+                    if started.elapsed() < TIMEOUT =>
+                {
+                    record = back;
+                    tokio::time::sleep(QUEUE_FULL_RETRY).await;
+                }
+                Err((e, _)) => return Err(e.into()),
+            }
+        }
+        match rx.await {
+            Ok(delivered) => delivered.map_err(LogError::from),
+            Err(_) => Err(LogError::Kafka("the producer stopped".into())),
+        }
     }
 }
 
@@ -165,21 +236,11 @@ impl EventLog for KafkaLog {
             .map(|e| Ok((e.app.clone(), serde_json::to_string(e)?)))
             .collect::<Result<_, LogError>>()?;
         // Sent together; the idempotent producer keeps their order within the partition.
-        let sends = payloads.iter().map(|(key, body)| {
-            self.producer.send(
-                FutureRecord::to(&self.config.topic).key(key).payload(body),
-                TIMEOUT,
-            )
-        });
-        let delivered = join_all(sends).await;
+        let sends = payloads.iter().map(|(key, body)| self.send(key, body));
         let mut failed = None;
-        for (r, (_, body)) in delivered.into_iter().zip(payloads) {
-            match r {
-                // Acknowledged, so in the log at that offset: a reader here may take it now.
-                Ok(d) => self
-                    .handoff
-                    .publish(d.partition as u32, d.offset as u64 + 1, &body),
-                Err((e, _)) => failed = failed.or(Some(LogError::from(e))),
+        for delivered in join_all(sends).await {
+            if let Err(e) = delivered {
+                failed = failed.or(Some(e));
             }
         }
         failed.map_or(Ok(()), Err)
