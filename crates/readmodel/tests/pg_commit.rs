@@ -459,3 +459,113 @@ async fn outcomes_are_stored_always_and_announced_only_when_asked() {
     assert_eq!(heard, vec!["c".to_string(), "a".to_string()]);
     fresh.drop().await;
 }
+
+/// The pages in a GIN index's pending list (`pgstattuple`'s view of it, which merges nothing).
+async fn pending_pages(pool: &sqlx::PgPool, index: &str) -> i64 {
+    sqlx::query_scalar("SELECT pending_pages::bigint FROM pgstatginindex($1::regclass)")
+        .bind(index)
+        .fetch_one(pool)
+        .await
+        .unwrap()
+}
+
+/// The storage options of an index.
+async fn index_options(pool: &sqlx::PgPool, index: &str) -> Vec<String> {
+    sqlx::query_scalar::<_, Option<Vec<String>>>(
+        "SELECT reloptions FROM pg_class WHERE oid = $1::regclass",
+    )
+    .bind(index)
+    .fetch_one(pool)
+    .await
+    .unwrap()
+    .unwrap_or_default()
+}
+
+/// Waits until no GIN index of `Thing` has a pending list; fails past `LIMIT`.
+async fn pending_lists_merged(pool: &sqlx::PgPool, indexes: &[String]) {
+    const LIMIT: std::time::Duration = std::time::Duration::from_secs(20);
+    let started = std::time::Instant::now();
+    loop {
+        let mut pending = Vec::new();
+        for index in indexes {
+            pending.push(pending_pages(pool, index).await);
+        }
+        if pending.iter().all(|&p| p == 0) {
+            return;
+        }
+        assert!(
+            started.elapsed() < LIMIT,
+            "pending pages of {indexes:?} still {pending:?} after {LIMIT:?}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn commits_leave_no_gin_pending_list_behind() {
+    let fresh = Fresh::new("pending").await;
+    // Another test binary may be creating it at the same moment: then it exists.
+    if sqlx::query("CREATE EXTENSION IF NOT EXISTS pgstattuple")
+        .execute(&fresh.pool)
+        .await
+        .is_err()
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    let schema = Change::PutSchema {
+        app: APP.into(),
+        schema: ClassSchema::new("Thing"),
+    };
+    // The general way (it makes the class), then the one-statement way.
+    fresh
+        .store
+        .commit(commit(0, 2, vec![schema, put("a", 1)], &["a"]))
+        .await
+        .unwrap();
+    let app_schema = fresh.app_schema().await;
+    let indexes = ["Thing_fields", "Thing_rperm"].map(|i| format!("\"{app_schema}\".\"{i}\""));
+    for index in &indexes {
+        assert_eq!(
+            index_options(&fresh.pool, index).await,
+            ["gin_pending_list_limit=128"],
+            "{index}"
+        );
+    }
+    pending_lists_merged(&fresh.pool, &indexes).await;
+    let ids: Vec<String> = (0..200).map(|i| format!("o{i}")).collect();
+    let puts = ids.iter().map(|id| put(id, 1)).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    fresh.store.commit(commit(2, 3, puts, &refs)).await.unwrap();
+    pending_lists_merged(&fresh.pool, &indexes).await;
+    fresh.drop().await;
+}
+
+#[tokio::test]
+async fn a_read_model_made_with_the_default_rperm_pending_list_gets_a_short_one_at_start() {
+    let mut fresh = Fresh::new("rperm").await;
+    let schema = Change::PutSchema {
+        app: APP.into(),
+        schema: ClassSchema::new("Thing"),
+    };
+    fresh
+        .store
+        .commit(commit(0, 1, vec![schema], &[]))
+        .await
+        .unwrap();
+    let (pool, root) = (fresh.pool.clone(), fresh.root.clone());
+    let index = format!("\"{}\".\"Thing_rperm\"", fresh.app_schema().await);
+    // The layout of before: the server's default list, the migration not recorded.
+    for stmt in [
+        format!("ALTER INDEX {index} RESET (gin_pending_list_limit)"),
+        format!("DELETE FROM \"{root}\".migrations WHERE name = 'rperm_pending_list'"),
+    ] {
+        sqlx::query(&stmt).execute(&pool).await.unwrap();
+    }
+    assert!(index_options(&pool, &index).await.is_empty());
+    fresh.store = PgStore::connect(&fresh.url, &root, 2).await.unwrap();
+    assert_eq!(
+        index_options(&pool, &index).await,
+        ["gin_pending_list_limit=128"]
+    );
+    fresh.drop().await;
+}

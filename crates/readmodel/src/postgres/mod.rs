@@ -14,6 +14,7 @@
 //! The projector's commit is one transaction: changes, outcomes and the partition's position.
 
 mod listen;
+mod pending_lists;
 mod regex_pg;
 mod sql;
 
@@ -97,6 +98,8 @@ pub struct PgStore {
     schema_listening: std::sync::atomic::AtomicBool,
     /// Bumped by every forget: a schema read while a change was announced is not kept.
     schema_generation: std::sync::atomic::AtomicU64,
+    /// Merges the GIN pending lists of the tables commits write to, off the commit path.
+    pending_lists: pending_lists::PendingLists,
 }
 
 /// `_rperm`/`_wperm` from a REST ACL: who may read, who may write. An object without an ACL is
@@ -157,6 +160,7 @@ impl PgStore {
             .connect_with(options)
             .await?;
         let store = PgStore {
+            pending_lists: pending_lists::PendingLists::start(pool.clone()),
             pool,
             root: root.to_string(),
             acl_indexes: Default::default(),
@@ -314,8 +318,18 @@ impl PgStore {
                     "DROP INDEX IF EXISTS {s}.{}",
                     ident(&format!("{table}_data"))
                 ),
-                fields_index(&format!("{s}.{t}"), &ident(&format!("{table}_fields"))),
+                fields_index(&format!("{s}.{t}"), &ident(&class_index(table, "fields"))),
             ]
+        })
+        .await?;
+        // The `_rperm` GIN index had the server's default pending list (4 MB): merging it
+        // stalled a commit for tens of milliseconds.
+        self.migrate_class_tables(tx, "rperm_pending_list", |schema, table| {
+            vec![format!(
+                "ALTER INDEX IF EXISTS {}.{} SET (gin_pending_list_limit = {PENDING_LIST_KB})",
+                ident(schema),
+                ident(&class_index(table, "rperm"))
+            )]
         })
         .await
     }
@@ -497,7 +511,7 @@ impl PgStore {
             return Ok(());
         }
         let t = self.table(app, class);
-        let idx = |suffix: &str| ident(&format!("{class}_{suffix}"));
+        let idx = |suffix: &str| ident(&class_index(class, suffix));
         for stmt in [
             format!(
                 "CREATE TABLE IF NOT EXISTS {t} (object_id text COLLATE \"C\" PRIMARY KEY, \
@@ -514,7 +528,8 @@ impl PgStore {
             ),
             fields_index(&t, &idx("fields")),
             format!(
-                "CREATE INDEX IF NOT EXISTS {} ON {t} USING gin (_rperm)",
+                "CREATE INDEX IF NOT EXISTS {} ON {t} USING gin (_rperm) \
+                 WITH (gin_pending_list_limit = {PENDING_LIST_KB})",
                 idx("rperm")
             ),
         ] {
@@ -921,9 +936,29 @@ fn upsert(
 fn fields_index(table: &str, name: &str) -> String {
     format!(
         "CREATE INDEX IF NOT EXISTS {name} ON {table} USING gin ({} jsonb_path_ops) \
-         WITH (gin_pending_list_limit = 128)",
+         WITH (gin_pending_list_limit = {PENDING_LIST_KB})",
         sql::INDEXED_DATA
     )
+}
+
+/// The pending list limit of the class tables' GIN indexes, in kB: a bound on what a search
+/// reads of fresh rows outside the tree, should `pending_lists` fall behind.
+const PENDING_LIST_KB: u32 = 128;
+
+/// The name of a class table's index (`<class>_<suffix>`), unquoted.
+fn class_index(class: &str, suffix: &str) -> String {
+    format!("{class}_{suffix}")
+}
+
+/// The GIN indexes with pending lists of class tables, qualified and quoted.
+fn gin_indexes<'a>(
+    store: &'a PgStore,
+    classes: impl IntoIterator<Item = (&'a str, &'a str)> + 'a,
+) -> impl Iterator<Item = String> + 'a {
+    classes.into_iter().flat_map(move |(app, class)| {
+        let schema = ident(&store.app_schema(app));
+        ["fields", "rperm"].map(|suffix| format!("{schema}.{}", ident(&class_index(class, suffix))))
+    })
 }
 
 /// One class's objects to write: those the store has no row for, and those replacing a row.
@@ -1146,6 +1181,7 @@ impl PgStore {
         add(&mut args, position as i64)?;
         add(&mut args, since as i64)?;
         let mut next = 4;
+        let classes = puts.keys().cloned().collect();
         for (i, (table, replace, rows)) in self.put_rows(puts).into_iter().enumerate() {
             let write = write_sql(&table, next, guard, replace);
             sql.push_str(&format!(", put{i} AS ({write})"));
@@ -1186,6 +1222,7 @@ impl PgStore {
             args,
             partition,
             since,
+            classes,
         })
     }
 
@@ -1196,6 +1233,7 @@ impl PgStore {
             args,
             partition,
             since,
+            ..
         } = statement;
         let row = sqlx::query_with(&sql, args).fetch_one(&self.pool).await?;
         if sqlx::Row::try_get::<bool, _>(&row, 0)? {
@@ -1257,14 +1295,22 @@ impl ProjectionStore for PgStore {
 
     async fn write(&self, prepared: crate::Prepared) -> Result<(), StoreError> {
         let written = match prepared.0 {
-            crate::PreparedKind::Postgres(prepared) => match *prepared {
-                Prepared::Puts(statement) => self.write_statement(statement).await,
-                Prepared::General {
-                    commit,
-                    net,
-                    announced,
-                } => self.write_general(commit, net, announced).await,
-            },
+            crate::PreparedKind::Postgres(prepared) => {
+                let classes = prepared.classes();
+                let written = match *prepared {
+                    Prepared::Puts(statement) => self.write_statement(statement).await,
+                    Prepared::General {
+                        commit,
+                        net,
+                        announced,
+                    } => self.write_general(commit, net, announced).await,
+                };
+                if written.is_ok() && !classes.is_empty() {
+                    let classes = classes.iter().map(|(a, c)| (a.as_str(), c.as_str()));
+                    self.pending_lists.written(gin_indexes(self, classes));
+                }
+                written
+            }
             crate::PreparedKind::Commit(commit) => self.commit(commit).await,
         };
         // Created objects are plain inserts: one whose id is stored fails on its table's primary
@@ -1294,12 +1340,39 @@ pub(crate) enum Prepared {
     },
 }
 
+impl Prepared {
+    /// The classes (app, class) whose tables the commit writes rows to (deletes add no index
+    /// entries).
+    fn classes(&self) -> Vec<(String, String)> {
+        match self {
+            Prepared::Puts(statement) => statement.classes.clone(),
+            Prepared::General { net, .. } => {
+                let mut classes: Vec<(String, String)> = net
+                    .objects
+                    .iter()
+                    .filter(|(_, state)| state.is_some())
+                    .map(|((app, class, _), _)| (app.clone(), class.clone()))
+                    .chain(net.clears.iter().map(|c| {
+                        let (app, class) = c.class();
+                        (app.to_string(), class.to_string())
+                    }))
+                    .collect();
+                classes.sort();
+                classes.dedup();
+                classes
+            }
+        }
+    }
+}
+
 /// A statement and its encoded arguments.
 pub(crate) struct Statement {
     sql: String,
     args: PgArguments,
     partition: u32,
     since: u64,
+    /// The classes (app, class) whose tables it writes rows to.
+    classes: Vec<(String, String)>,
 }
 
 impl PgStore {
