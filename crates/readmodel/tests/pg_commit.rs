@@ -45,6 +45,14 @@ fn applied(id: &str) -> (uuid::Uuid, Outcome) {
     )
 }
 
+/// The change that makes the class `Thing`.
+fn thing() -> Change {
+    Change::PutSchema {
+        app: APP.into(),
+        schema: ClassSchema::new("Thing"),
+    }
+}
+
 fn commit(since: u64, position: u64, changes: Vec<Change>, ids: &[&str]) -> Commit {
     Commit {
         partition: 0,
@@ -125,12 +133,8 @@ async fn a_commit_from_a_position_the_partition_left_is_refused_and_writes_nothi
 
     // The first commit makes the class (the general way); the second only creates (one
     // statement).
-    let schema = Change::PutSchema {
-        app: APP.into(),
-        schema: ClassSchema::new("Thing"),
-    };
     store
-        .commit(commit(0, 2, vec![schema, put("a", 1)], &["a"]))
+        .commit(commit(0, 2, vec![thing(), put("a", 1)], &["a"]))
         .await
         .unwrap();
     store
@@ -196,15 +200,11 @@ async fn a_commit_from_a_position_the_partition_left_is_refused_and_writes_nothi
 }
 
 #[tokio::test]
-async fn a_read_model_made_before_the_narrower_gin_index_gets_it_at_start() {
+async fn a_read_model_of_an_older_layout_gets_the_current_indexes_at_start() {
     let mut fresh = Fresh::new("gin").await;
-    let schema = Change::PutSchema {
-        app: APP.into(),
-        schema: ClassSchema::new("Thing"),
-    };
     fresh
         .store
-        .commit(commit(0, 2, vec![schema, put("a", 1)], &["a"]))
+        .commit(commit(0, 2, vec![thing(), put("a", 1)], &["a"]))
         .await
         .unwrap();
     let (pool, root) = (fresh.pool.clone(), fresh.root.clone());
@@ -235,16 +235,22 @@ async fn a_read_model_made_before_the_narrower_gin_index_gets_it_at_start() {
         "{now:?}"
     );
 
-    // The layout of before: the whole of `data` indexed, the migration not recorded.
+    // The layout of before: the whole of `data` indexed, the `_rperm` index with the server's
+    // default pending list, the migrations not recorded.
+    let rperm = format!("\"{app_schema}\".\"Thing_rperm\"");
     for stmt in [
         format!("DROP INDEX \"{app_schema}\".\"Thing_fields\""),
         format!(
             "CREATE INDEX \"Thing_data\" ON \"{app_schema}\".\"Thing\" USING gin (data jsonb_path_ops)"
         ),
-        format!("DELETE FROM \"{root}\".migrations WHERE name = 'gin_without_columns'"),
+        format!("ALTER INDEX {rperm} RESET (gin_pending_list_limit)"),
+        format!(
+            "DELETE FROM \"{root}\".migrations WHERE name IN ('gin_without_columns', 'rperm_pending_list')"
+        ),
     ] {
         sqlx::query(&stmt).execute(&pool).await.unwrap();
     }
+    assert!(index_options(&pool, &rperm).await.is_empty());
     // A process starting on it migrates it.
     fresh.store = PgStore::connect(&fresh.url, &root, 2).await.unwrap();
     let after = indexes().await;
@@ -252,6 +258,10 @@ async fn a_read_model_made_before_the_narrower_gin_index_gets_it_at_start() {
         after.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>(),
         ["Thing_fields"],
         "{after:?}"
+    );
+    assert_eq!(
+        index_options(&pool, &rperm).await,
+        ["gin_pending_list_limit=128"]
     );
     assert!(fresh.store.get(APP, "Thing", "a").await.unwrap().is_some());
     fresh.drop().await;
@@ -278,10 +288,7 @@ async fn permissions_reach_their_columns_whatever_the_entries_hold() {
     secured
         .fields
         .insert("ACL".into(), serde_json::Value::Object(acl));
-    let schema = Change::PutSchema {
-        app: APP.into(),
-        schema: ClassSchema::new("Thing"),
-    };
+    let schema = thing();
     // The general way makes the class; the one-statement way writes the object as created,
     // then as replaced.
     fresh
@@ -339,10 +346,7 @@ async fn the_timestamps_are_stored_in_their_columns_only_and_read_back() {
         object: object.clone(),
         created,
     };
-    let schema = Change::PutSchema {
-        app: APP.into(),
-        schema: ClassSchema::new("Thing"),
-    };
+    let schema = thing();
     // The general way (with the schema), then the one-statement way (an upsert).
     let commits = [
         (vec![schema, put(&created, true)], &created),
@@ -410,10 +414,7 @@ async fn outcomes_are_stored_always_and_announced_only_when_asked() {
         .await
         .unwrap();
     listener.listen(&store.outcome_channel()).await.unwrap();
-    let schema = Change::PutSchema {
-        app: APP.into(),
-        schema: ClassSchema::new("Thing"),
-    };
+    let schema = thing();
     // Unannounced: the general way (the first commit makes the class), then the one-statement
     // way (creates only), then announced, the one-statement way and the general way.
     let quiet = |c: Commit| Commit {
@@ -512,14 +513,10 @@ async fn commits_leave_no_gin_pending_list_behind() {
     {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
-    let schema = Change::PutSchema {
-        app: APP.into(),
-        schema: ClassSchema::new("Thing"),
-    };
     // The general way (it makes the class), then the one-statement way.
     fresh
         .store
-        .commit(commit(0, 2, vec![schema, put("a", 1)], &["a"]))
+        .commit(commit(0, 2, vec![thing(), put("a", 1)], &["a"]))
         .await
         .unwrap();
     let app_schema = fresh.app_schema().await;
@@ -537,35 +534,5 @@ async fn commits_leave_no_gin_pending_list_behind() {
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     fresh.store.commit(commit(2, 3, puts, &refs)).await.unwrap();
     pending_lists_merged(&fresh.pool, &indexes).await;
-    fresh.drop().await;
-}
-
-#[tokio::test]
-async fn a_read_model_made_with_the_default_rperm_pending_list_gets_a_short_one_at_start() {
-    let mut fresh = Fresh::new("rperm").await;
-    let schema = Change::PutSchema {
-        app: APP.into(),
-        schema: ClassSchema::new("Thing"),
-    };
-    fresh
-        .store
-        .commit(commit(0, 1, vec![schema], &[]))
-        .await
-        .unwrap();
-    let (pool, root) = (fresh.pool.clone(), fresh.root.clone());
-    let index = format!("\"{}\".\"Thing_rperm\"", fresh.app_schema().await);
-    // The layout of before: the server's default list, the migration not recorded.
-    for stmt in [
-        format!("ALTER INDEX {index} RESET (gin_pending_list_limit)"),
-        format!("DELETE FROM \"{root}\".migrations WHERE name = 'rperm_pending_list'"),
-    ] {
-        sqlx::query(&stmt).execute(&pool).await.unwrap();
-    }
-    assert!(index_options(&pool, &index).await.is_empty());
-    fresh.store = PgStore::connect(&fresh.url, &root, 2).await.unwrap();
-    assert_eq!(
-        index_options(&pool, &index).await,
-        ["gin_pending_list_limit=128"]
-    );
     fresh.drop().await;
 }
