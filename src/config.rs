@@ -252,8 +252,13 @@ pub struct StackArgs {
         default_value = "chronicle"
     )]
     pub read_model_schema: String,
-    /// Kafka bootstrap servers; with them the event log is a Kafka topic.
-    #[arg(long = "kafkaBrokers", env = "CHRONICLE_KAFKA_BROKERS")]
+    /// Kafka bootstrap servers; with them the event log is a Kafka topic. (`--kafka-brokers`
+    /// is the same option, as the design brief spells it.)
+    #[arg(
+        long = "kafkaBrokers",
+        alias = "kafka-brokers",
+        env = "CHRONICLE_KAFKA_BROKERS"
+    )]
     pub kafka_brokers: Option<String>,
     #[arg(
         long = "kafkaTopic",
@@ -506,6 +511,29 @@ fn default_pool_size() -> u32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kafka_brokers_is_also_spelled_with_dashes() {
+        for spelling in ["--kafkaBrokers", "--kafka-brokers"] {
+            let cli = Cli::try_parse_from([
+                "chronicle",
+                "serve",
+                "--appId",
+                "a",
+                "--masterKey",
+                "m",
+                spelling,
+                "k:9092",
+            ])
+            .unwrap();
+            match cli.command {
+                Some(Command::Serve(args)) => {
+                    assert_eq!(args.stack.kafka_brokers.as_deref(), Some("k:9092"))
+                }
+                other => panic!("{other:?}"),
+            }
+        }
+    }
 
     #[test]
     fn sizes() {
