@@ -201,9 +201,13 @@ impl KafkaLog {
 }
 
 impl KafkaLog {
-    /// Queues one event for the broker and waits for its answer. A full queue (the broker is
-    /// slower than the appends) is waited out, within `TIMEOUT`.
-    async fn send(&self, key: &str, body: &str) -> Result<(), LogError> {
+    /// Queues one event for the broker; the receiver tells its fate. A full queue (the broker
+    /// is slower than the appends) is waited out, within `TIMEOUT`.
+    async fn enqueue(
+        &self,
+        key: &str,
+        body: &str,
+    ) -> Result<tokio::sync::oneshot::Receiver<Result<(), KafkaError>>, LogError> {
         let started = Instant::now();
         let (tx, rx) = tokio::sync::oneshot::channel();
         let mut record = BaseRecord::with_opaque_to(&self.config.topic, Box::new(tx))
@@ -211,7 +215,7 @@ impl KafkaLog {
             .payload(body);
         loop {
             match self.producer.send(record) {
-                Ok(()) => break,
+                Ok(()) => return Ok(rx),
                 Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), back))
                     if started.elapsed() < TIMEOUT =>
                 {
@@ -220,10 +224,6 @@ impl KafkaLog {
                 }
                 Err((e, _)) => return Err(e.into()),
             }
-        }
-        match rx.await {
-            Ok(delivered) => delivered.map_err(LogError::from),
-            Err(_) => Err(LogError::Kafka("the producer stopped".into())),
         }
     }
 }
@@ -235,11 +235,20 @@ impl EventLog for KafkaLog {
             .iter()
             .map(|e| Ok((e.app.clone(), serde_json::to_string(e)?)))
             .collect::<Result<_, LogError>>()?;
-        // Sent together; the idempotent producer keeps their order within the partition.
-        let sends = payloads.iter().map(|(key, body)| self.send(key, body));
+        // Queued one after the other, so in order (one that waits for room holds the rest
+        // back), then sent together; the idempotent producer keeps their order within the
+        // partition.
+        let mut delivered = Vec::with_capacity(payloads.len());
+        for (key, body) in &payloads {
+            delivered.push(self.enqueue(key, body).await?);
+        }
         let mut failed = None;
-        for delivered in join_all(sends).await {
-            if let Err(e) = delivered {
+        for delivery in join_all(delivered).await {
+            let result = match delivery {
+                Ok(result) => result.map_err(LogError::from),
+                Err(_) => Err(LogError::Kafka("the producer stopped".into())),
+            };
+            if let Err(e) = result {
                 failed = failed.or(Some(e));
             }
         }
