@@ -8,8 +8,9 @@
 //!   `_join(class, field, owner, target)` (relations) and one table per class:
 //!   `(object_id PK, created_at, updated_at, data jsonb, _rperm text[], _wperm text[])` with
 //!   btree indexes on the timestamps and GIN indexes on `data` without the keys that are also
-//!   columns (jsonb_path_ops) and on `_rperm`. `data` holds every field but `createdAt` and
-//!   `updatedAt`, which are only in their columns (rows written before may still hold them).
+//!   columns (jsonb_path_ops) and on `_rperm`. `data` holds every field but `objectId`,
+//!   `createdAt` and `updatedAt`, which are only in their columns (rows written before may
+//!   still hold them).
 //!
 //! The projector's commit is one transaction: changes, outcomes and the partition's position.
 
@@ -41,18 +42,19 @@ fn ident(name: &str) -> String {
 /// How long a pooled connection may sit idle and still be used without a ping first.
 const IDLE_BEFORE_PING: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// What a read selects of an object's row: `data` holds every field but the two timestamps,
-/// which are only in their columns (written once per row, not twice).
-const OBJECT_COLUMNS: &str = "data, created_at, updated_at";
+/// What a read selects of an object's row: `data` holds every field but the id and the two
+/// timestamps, which are only in their columns (written once per row, not twice).
+const OBJECT_COLUMNS: &str = "data, object_id, created_at, updated_at";
 
 /// An object's row as `OBJECT_COLUMNS` selects it.
-type ObjectRow = (Value, String, String);
+type ObjectRow = (Value, String, String, String);
 
-/// Rows of `OBJECT_COLUMNS` as objects, the timestamps put back among the fields.
+/// Rows of `OBJECT_COLUMNS` as objects, the id and the timestamps put back among the fields.
 fn objects(rows: Vec<ObjectRow>) -> Vec<Object> {
     rows.into_iter()
-        .filter_map(|(data, created, updated)| match data {
+        .filter_map(|(data, id, created, updated)| match data {
             Value::Object(mut fields) => {
+                fields.insert("objectId".into(), Value::String(id));
                 fields.insert("createdAt".into(), Value::String(created));
                 fields.insert("updatedAt".into(), Value::String(updated));
                 Some(Object { fields })
@@ -1032,8 +1034,9 @@ impl Rows {
             wperm: Vec::with_capacity(objects.len()),
         };
         for mut o in objects {
-            rows.ids.push(o.object_id().to_string());
-            // The timestamps go to their columns only (`objects` puts them back on reading).
+            // The id and the timestamps go to their columns only (`objects` puts them back on
+            // reading).
+            rows.ids.push(take_string(&mut o.fields, "objectId"));
             rows.created.push(take_string(&mut o.fields, "createdAt"));
             rows.updated.push(take_string(&mut o.fields, "updatedAt"));
             let (r, w) = permissions(&o.fields);

@@ -14,9 +14,9 @@
 //!   pointer is exactly `{"__type":"Pointer","className":…,"objectId":…}`;
 //! - numbers were written by serde_json (an integer within i64/u64, or the shortest decimal of an
 //!   f64), so numeric equality of a stored number and a query number below 2^53 is f64 equality;
-//! - `object_id` equals `data`'s `objectId`; `createdAt` and `updatedAt` are `created_at` and
-//!   `updated_at` (rows written since the timestamps left `data` do not hold them there), so
-//!   every condition and sort key on them is written against the columns.
+//! - `objectId`, `createdAt` and `updatedAt` are `object_id`, `created_at` and `updated_at`
+//!   (rows written since they left `data` do not hold them there), so every condition and sort
+//!   key on them is written against the columns.
 //!
 //! Every boolean pushed here is two-valued (never SQL NULL), so `NOT` can be applied freely.
 
@@ -337,22 +337,7 @@ impl<'a> Typing<'a> {
 fn push_field_cond(qb: Qb<'_, '_>, path: &str, cond: &Cond, typing: Typing) {
     match Field::of(path) {
         Field::Column(col) => push_date_column_cond(qb, col, cond),
-        Field::ObjectId(col) => match cond {
-            Cond::Eq(Value::String(s)) => {
-                qb.push("(")
-                    .push(col)
-                    .push(" = ")
-                    .push_bind(s.clone())
-                    .push(")");
-            }
-            _ => {
-                let typing = Typing {
-                    scalar: true,
-                    indexed: None,
-                };
-                push_json_cond(qb, &["objectId".to_string()], cond, typing)
-            }
-        },
+        Field::ObjectId(col) => push_object_id_cond(qb, col, cond),
         Field::Json(segs) => push_json_cond(qb, &segs, cond, typing),
     }
 }
@@ -444,6 +429,56 @@ fn push_date_column_cond(qb: Qb<'_, '_>, col: &'static str, cond: &Cond) {
                     qb.push(if op.starts_with('>') { "TRUE" } else { "FALSE" });
                 }
             }
+        }
+    }
+}
+
+/// `objectId`: always present, a string, and only in its column (rows written before the id
+/// left `data` hold it there too). Equality and `$in`/`$nin` compare the column (the primary
+/// key serves them); any other condition is the one on a field of `data`, evaluated on
+/// `{"objectId": <column>}`, which a subquery names `data`.
+fn push_object_id_cond(qb: Qb<'_, '_>, col: &'static str, cond: &Cond) {
+    let ids = |vs: &[Value]| -> Vec<String> {
+        vs.iter()
+            .filter_map(Value::as_str)
+            .map(str::to_string)
+            .collect()
+    };
+    match cond {
+        Cond::Eq(Value::String(s)) => {
+            qb.push("(")
+                .push(col)
+                .push(" = ")
+                .push_bind(s.clone())
+                .push(")");
+        }
+        Cond::In(vs) => {
+            qb.push("(")
+                .push(col)
+                .push(" = ANY(")
+                .push_bind(ids(vs))
+                .push("::text[]))");
+        }
+        Cond::Nin(vs) => {
+            qb.push("(NOT ")
+                .push(col)
+                .push(" = ANY(")
+                .push_bind(ids(vs))
+                .push("::text[]))");
+        }
+        Cond::Exists(want) => {
+            qb.push(if *want { "TRUE" } else { "FALSE" });
+        }
+        _ => {
+            let typing = Typing {
+                scalar: true,
+                indexed: None,
+            };
+            qb.push("EXISTS (SELECT 1 FROM (SELECT jsonb_build_object('objectId', ")
+                .push(col)
+                .push(") AS data) AS id_only WHERE ");
+            push_json_cond(qb, &["objectId".to_string()], cond, typing);
+            qb.push(")");
         }
     }
 }
