@@ -452,15 +452,14 @@ fn push_object_id_cond(qb: Qb<'_, '_>, col: &'static str, cond: &Cond) {
                 .push_bind(s.clone())
                 .push(")");
         }
-        Cond::In(vs) => {
+        Cond::In(vs) | Cond::Nin(vs) => {
+            let not = if matches!(cond, Cond::Nin(_)) {
+                "NOT "
+            } else {
+                ""
+            };
             qb.push("(")
-                .push(col)
-                .push(" = ANY(")
-                .push_bind(ids(vs))
-                .push("::text[]))");
-        }
-        Cond::Nin(vs) => {
-            qb.push("(NOT ")
+                .push(not)
                 .push(col)
                 .push(" = ANY(")
                 .push_bind(ids(vs))
