@@ -162,7 +162,7 @@ impl PgStore {
             .connect_with(options)
             .await?;
         let store = PgStore {
-            pending_lists: pending_lists::PendingLists::start(pool.clone()),
+            pending_lists: pending_lists::PendingLists::start(pool.clone(), root.to_string()),
             pool,
             root: root.to_string(),
             acl_indexes: Default::default(),
@@ -415,10 +415,7 @@ impl PgStore {
     /// The schema holding an app's classes; derived from the app id, so every process agrees
     /// without coordination.
     fn app_schema(&self, app: &str) -> String {
-        use sha2::Digest;
-        let digest = sha2::Sha256::digest(app.as_bytes());
-        let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
-        format!("{}_{hex}", self.root)
+        app_schema(&self.root, app)
     }
 
     fn table(&self, app: &str, class: &str) -> String {
@@ -952,15 +949,19 @@ fn class_index(class: &str, suffix: &str) -> String {
     format!("{class}_{suffix}")
 }
 
-/// The GIN indexes with pending lists of class tables, qualified and quoted.
-fn gin_indexes<'a>(
-    store: &'a PgStore,
-    classes: impl IntoIterator<Item = (&'a str, &'a str)> + 'a,
-) -> impl Iterator<Item = String> + 'a {
-    classes.into_iter().flat_map(move |(app, class)| {
-        let schema = ident(&store.app_schema(app));
-        ["fields", "rperm"].map(|suffix| format!("{schema}.{}", ident(&class_index(class, suffix))))
-    })
+/// An app's schema under the read model's `root`: `<root>_<first 16 hex digits of
+/// sha256(app id)>`.
+fn app_schema(root: &str, app: &str) -> String {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(app.as_bytes());
+    let hex: String = digest.iter().take(8).map(|b| format!("{b:02x}")).collect();
+    format!("{root}_{hex}")
+}
+
+/// The GIN indexes with pending lists of a class table, qualified and quoted.
+fn gin_indexes(root: &str, app: &str, class: &str) -> [String; 2] {
+    let schema = ident(&app_schema(root, app));
+    ["fields", "rperm"].map(|suffix| format!("{schema}.{}", ident(&class_index(class, suffix))))
 }
 
 /// One class's objects to write: those the store has no row for, and those replacing a row.
@@ -1298,8 +1299,8 @@ impl ProjectionStore for PgStore {
 
     async fn write(&self, prepared: crate::Prepared) -> Result<(), StoreError> {
         let written = match prepared.0 {
-            crate::PreparedKind::Postgres(prepared) => {
-                let classes = prepared.classes();
+            crate::PreparedKind::Postgres(mut prepared) => {
+                let classes = prepared.take_classes();
                 let written = match *prepared {
                     Prepared::Puts(statement) => self.write_statement(statement).await,
                     Prepared::General {
@@ -1309,8 +1310,7 @@ impl ProjectionStore for PgStore {
                     } => self.write_general(commit, net, announced).await,
                 };
                 if written.is_ok() && !classes.is_empty() {
-                    let classes = classes.iter().map(|(a, c)| (a.as_str(), c.as_str()));
-                    self.pending_lists.written(gin_indexes(self, classes));
+                    self.pending_lists.written(classes);
                 }
                 written
             }
@@ -1346,9 +1346,9 @@ pub(crate) enum Prepared {
 impl Prepared {
     /// The classes (app, class) whose tables the commit writes rows to (deletes add no index
     /// entries).
-    fn classes(&self) -> Vec<(String, String)> {
+    fn take_classes(&mut self) -> Vec<(String, String)> {
         match self {
-            Prepared::Puts(statement) => statement.classes.clone(),
+            Prepared::Puts(statement) => std::mem::take(&mut statement.classes),
             Prepared::General { net, .. } => {
                 let mut classes: Vec<(String, String)> = net
                     .objects

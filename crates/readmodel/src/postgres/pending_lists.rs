@@ -35,16 +35,19 @@ pub(crate) struct PendingLists {
 }
 
 struct Shared {
-    /// Indexes written to since the last round, qualified and quoted (`"schema"."index"`).
-    written: Mutex<HashSet<String>>,
+    /// The read model's root schema, under which the apps' schemas are.
+    root: String,
+    /// Classes (app, class) written to since the last round.
+    written: Mutex<HashSet<(String, String)>>,
     wake: Notify,
     closed: AtomicBool,
 }
 
 impl PendingLists {
     /// Starts the task, which idles until an index is written to.
-    pub fn start(pool: PgPool) -> PendingLists {
+    pub fn start(pool: PgPool, root: String) -> PendingLists {
         let shared = Arc::new(Shared {
+            root,
             written: Mutex::default(),
             wake: Notify::new(),
             closed: AtomicBool::new(false),
@@ -53,10 +56,11 @@ impl PendingLists {
         PendingLists { shared }
     }
 
-    /// Notes committed writes to `indexes`: the task merges their lists within `EVERY`.
-    pub fn written(&self, indexes: impl IntoIterator<Item = String>) {
+    /// Notes committed writes to the tables of `classes` (app, class): the task merges their
+    /// indexes' lists within `EVERY`. (It names the indexes, off the commit path.)
+    pub fn written(&self, classes: Vec<(String, String)>) {
         if let Ok(mut written) = self.shared.written.lock() {
-            written.extend(indexes);
+            written.extend(classes);
         }
         self.shared.wake.notify_one();
     }
@@ -78,10 +82,14 @@ async fn merge(pool: PgPool, shared: Arc<Shared>) {
             return;
         }
         tokio::time::sleep(EVERY).await;
-        let indexes: Vec<String> = match shared.written.lock() {
+        let classes: Vec<(String, String)> = match shared.written.lock() {
             Ok(mut written) => written.drain().collect(),
             Err(_) => return,
         };
+        let indexes: Vec<String> = classes
+            .iter()
+            .flat_map(|(app, class)| super::gin_indexes(&shared.root, app, class))
+            .collect();
         if indexes.is_empty() {
             continue;
         }
